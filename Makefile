@@ -1,0 +1,46 @@
+# XTRUST developer tasks. Every target sets up what it needs on a fresh machine.
+#   make demo    run the main job on embedded defaults
+#   make test    run the test suite (creates .venv, installs everything needed)
+#   make lint    ruff check, ruff format --check, mypy
+#   make bench   benchmarks (not part of CI)
+#   make clean   remove the virtualenv and caches
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: all venv test lint format demo bench clean
+
+all: lint test
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required (set PYTHON=...)")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+test: venv
+	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check xtrust tests bench examples
+	$(BIN)/ruff format --check xtrust tests bench examples
+	$(BIN)/mypy
+
+format: venv
+	$(BIN)/ruff check --fix xtrust tests bench examples
+	$(BIN)/ruff format xtrust tests bench examples
+
+demo: venv
+	$(BIN)/xtrust doctor
+
+bench: venv
+	@echo "no benchmarks yet"
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .benchmarks build dist *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

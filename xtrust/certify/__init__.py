@@ -1,0 +1,1 @@
+"""Supply-chain scanning and certification of O-RAN apps."""

@@ -1,0 +1,143 @@
+"""The ``xtrust`` command line.
+
+One click group; each subcommand lives next to its code and is imported only
+when it is used (so ``xtrust --version`` stays fast however big the toolkit
+grows). Register a new subcommand by adding it to ``SUBCOMMANDS``.
+
+Exit codes: 0 success, 1 the job ran and a policy failed, 2 any error (bad
+input, bad configuration, a failed external tool, an unexpected bug). Errors
+are printed as one line on stderr; ``-v`` adds the diagnostics and, for
+unexpected exceptions, the traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from xtrust import __version__
+from xtrust.errors import XTrustError
+from xtrust.log import configure as configure_logging
+
+__all__ = ["SUBCOMMANDS", "cli", "main"]
+
+#: name -> "module:attribute" of a click command; imported on first use.
+SUBCOMMANDS: dict[str, str] = {
+    "doctor": "xtrust.doctor:doctor",
+}
+
+
+class _State:
+    verbose: int = 0
+
+
+_state = _State()
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported when first needed."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            module_name, _, attr = self.lazy[cmd_name].partition(":")
+            command = getattr(importlib.import_module(module_name), attr)
+            if not isinstance(command, click.Command):  # pragma: no cover - programming error
+                raise TypeError(f"{self.lazy[cmd_name]} is not a click command")
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy=SUBCOMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, "--version", prog_name="xtrust", message="%(prog)s %(version)s")
+@click.option(
+    "-v", "--verbose", count=True, help="More log output (-v info, -vv debug) and full diagnostics."
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["auto", "text", "json"]),
+    default="auto",
+    show_default=True,
+    help="Log format on stderr; auto is text on a terminal and JSON lines otherwise.",
+)
+def cli(verbose: int, log_format: str) -> None:
+    """XTRUST: zero-trust security toolkit for O-RAN and 6G.
+
+    An xApp/rApp SDK speaking the RIC protocols, security xApps and rApps, a
+    RAN digital twin, and a certification CLI for app artifacts.
+    """
+    _state.verbose = verbose
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    configure_logging(level=level, fmt=log_format)
+
+
+def _err(line: str) -> None:
+    click.echo(f"xtrust: {line}", err=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns (and exits with) the exit code."""
+    _state.verbose = 0
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        rv = cli.main(args=args, prog_name="xtrust", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.exceptions.Abort:
+        _err("aborted")
+        code = 130
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else "xtrust"
+        _err(f"error: {exc.format_message()} (see '{where} --help')")
+        code = 2
+    except click.ClickException as exc:
+        _err(f"error: {exc.format_message()}")
+        code = 2
+    except XTrustError as exc:
+        line = f"error: {exc}"
+        if exc.hint:
+            line += f" (hint: {' '.join(exc.hint.split())})"
+        elif exc.detail and not _state.verbose:
+            line += " (rerun with -v for details)"
+        _err(line)
+        if _state.verbose:
+            click.echo(exc.diagnostics(), err=True)
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        _err("interrupted")
+        code = 130
+    except BrokenPipeError:
+        # The reader went away (``xtrust ... | head``); nothing left to say.
+        code = 0
+    except Exception as exc:
+        if _state.verbose:
+            traceback.print_exc()
+        detail = " ".join(str(exc).split()) or "(no message)"
+        _err(
+            f"internal error: {type(exc).__name__}: {detail}"
+            + ("" if _state.verbose else " (rerun with -v for the traceback)")
+        )
+        code = 2
+    else:
+        code = rv if isinstance(rv, int) else 0
+    return code
+
+
+def run() -> None:  # pragma: no cover - thin wrapper for ``python -m xtrust``
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Hybrid classical + post-quantum cryptography and QKD key delivery."""

@@ -1,0 +1,1 @@
+"""E2 node simulator and digital twin of the RAN."""

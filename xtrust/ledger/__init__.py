@@ -1,0 +1,1 @@
+"""Blockchain lifecycle registry for O-RAN apps."""

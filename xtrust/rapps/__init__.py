@@ -1,0 +1,1 @@
+"""Non-RT security apps (risk-based policy engine, threat model, XDR)."""

@@ -1,0 +1,1 @@
+"""RIC-lite: a small near-RT RIC (E2 termination, subscription manager, routing, A1)."""

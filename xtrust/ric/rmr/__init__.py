@@ -1,0 +1,1 @@
+"""Pure-Python RMR (O-RAN SC RIC Message Router), SI95 wire format."""

@@ -1,0 +1,1 @@
+"""Security xApps (anomaly detection, micro-segmentation)."""
