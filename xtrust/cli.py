@@ -29,6 +29,7 @@ __all__ = ["SUBCOMMANDS", "cli", "main"]
 
 #: name -> "module:attribute" of a click command; imported on first use.
 SUBCOMMANDS: dict[str, str] = {
+    "codec": "xtrust.ric.asn1.cli:codec",
     "doctor": "xtrust.doctor:doctor",
 }
 
