@@ -11,7 +11,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: all venv test lint format demo bench clean
+.PHONY: all venv system-deps test lint format demo bench proto clean
 
 all: lint test
 
@@ -23,7 +23,11 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-test: venv
+# Debian packages the tests use (redis-server); idempotent, needs root or sudo -n.
+system-deps:
+	sh scripts/ensure-system-deps.sh
+
+test: venv system-deps
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 lint: venv
@@ -40,6 +44,10 @@ demo: venv
 
 bench: venv
 	@echo "no benchmarks yet"
+
+# Regenerate the committed RNIB protobuf module from xtrust/ric/rnib/nodeb.proto.
+proto: venv
+	$(BIN)/python -m grpc_tools.protoc -I xtrust/ric/rnib --python_out=xtrust/ric/rnib --pyi_out=xtrust/ric/rnib xtrust/ric/rnib/nodeb.proto
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .benchmarks build dist *.egg-info

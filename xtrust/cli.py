@@ -31,6 +31,8 @@ __all__ = ["SUBCOMMANDS", "cli", "main"]
 SUBCOMMANDS: dict[str, str] = {
     "codec": "xtrust.ric.asn1.cli:codec",
     "doctor": "xtrust.doctor:doctor",
+    "ric": "xtrust.ric.platform.cli:ric",
+    "rmr": "xtrust.ric.rmr.cli:rmr",
 }
 
 

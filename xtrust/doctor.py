@@ -13,7 +13,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import subprocess
 import sys
 from dataclasses import asdict, dataclass
@@ -34,16 +33,6 @@ class Check:
     ok: bool
     found: str
     note: str
-
-
-def _sctp_available() -> tuple[bool, str]:
-    proto = getattr(socket, "IPPROTO_SCTP", 132)
-    try:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, proto)
-    except OSError as exc:
-        return False, exc.strerror or str(exc)
-    sock.close()
-    return True, "kernel SCTP sockets"
 
 
 def _dist_version(name: str) -> str | None:
@@ -84,12 +73,15 @@ def run_checks(node_bin: Path | None = None) -> list[Check]:
             "Python 3.11 or newer is required",
         ),
     ]
-    ok, found = _sctp_available()
+    from xtrust.ric.e2 import sctp_unavailable_reason
+
+    why_not = sctp_unavailable_reason()
+    ok = why_not is None
     checks.append(
         Check(
             "sctp",
             ok,
-            found,
+            why_not or "kernel SCTP sockets",
             "E2 over SCTP (port 36421)"
             if ok
             else "no kernel SCTP: E2 uses the TCP fallback (4-byte length framing)",

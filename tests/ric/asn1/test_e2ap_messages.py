@@ -153,3 +153,19 @@ def test_parse_rejects_message_without_class() -> None:
     )
     with pytest.raises(DecodeError, match="no typed class"):
         parse(e2ap.encode_pdu(value))
+
+
+def test_error_indication_for_garbage_refers_to_the_procedure() -> None:
+    from xtrust.ric.asn1.e2ap_messages import error_indication_for
+
+    bad = bytes.fromhex("000840ff0102")  # a subscription request cut short
+    reply = parse(error_indication_for(bad) or b"")
+    assert isinstance(reply, ErrorIndication)
+    assert reply.cause == Cause("protocol", "transfer-syntax-error")
+    assert reply.criticality_diagnostics == {
+        "procedureCode": 8,
+        "triggeringMessage": "initiating-message",
+        "procedureCriticality": "ignore",
+    }
+    assert error_indication_for(b"\xff\xff\xff") is None
+    assert error_indication_for(b"") is None

@@ -47,6 +47,7 @@ __all__ = [
     "RicSubscriptionFailure",
     "RicSubscriptionRequest",
     "RicSubscriptionResponse",
+    "error_indication_for",
     "global_gnb_id",
     "global_ric_id",
     "parse",
@@ -594,3 +595,27 @@ def parse(data: bytes) -> E2apMessage:
         return cls.from_body(body)
     except (KeyError, TypeError, ValueError) as exc:
         raise DecodeError(f"{mtype}: malformed content ({exc})") from exc
+
+
+def error_indication_for(data: bytes, cause: Cause | None = None) -> bytes | None:
+    """The Error Indication to answer a PDU that could not be processed.
+
+    When the first octets of ``data`` still show the PDU kind and procedure
+    code, the answer carries them in its Criticality Diagnostics (as E2AP
+    asks of a receiver that detects a transfer syntax error); when they don't,
+    there is nothing to refer to and the function returns None. Default cause:
+    protocol / transfer-syntax-error.
+    """
+    triggers = {0x00: "initiating-message", 0x20: "successful-outcome",
+                0x40: "unsuccessfull-outcome"}  # fmt: skip
+    if len(data) < 3 or data[0] not in triggers or data[2] >> 6 > 2 or data[2] & 0x3F:
+        return None
+    diagnostics = {
+        "procedureCode": data[1],
+        "triggeringMessage": triggers[data[0]],
+        "procedureCriticality": ("reject", "ignore", "notify")[data[2] >> 6],
+    }
+    return ErrorIndication(
+        cause=cause or Cause("protocol", "transfer-syntax-error"),
+        criticality_diagnostics=diagnostics,
+    ).encode()
