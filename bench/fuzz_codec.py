@@ -74,9 +74,7 @@ def decoders() -> list[tuple[str, Callable[[bytes], Any]]]:
             continue
         tops = [n for n in names if n.startswith("E2SM-")]
         for name in tops:
-            found.append(
-                (f"{spec}:{name}", lambda d, s=spec, n=name: _spec.decode(s, n, d))
-            )
+            found.append((f"{spec}:{name}", lambda d, s=spec, n=name: _spec.decode(s, n, d)))
     return found
 
 
@@ -131,7 +129,9 @@ def main() -> int:
                 failures += 1
                 print(f"SLOW {name}: {took:.1f} ms input={data.hex()}")
             cases += 1
-    print(f"{cases} decodes over {len(decs)} decoders, {failures} failures, slowest {slowest:.2f} ms")
+    print(
+        f"{cases} decodes over {len(decs)} decoders, {failures} failures, slowest {slowest:.2f} ms"
+    )
     return 1 if failures else 0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from xtrust.errors import DecodeError, EncodeError
+from xtrust.errors import DecodeError, EncodeError, InputError
 from xtrust.ric.asn1 import e2ap
 from xtrust.ric.asn1.e2ap_messages import (
     Cause,
@@ -112,7 +112,7 @@ def test_typed_encoding_matches_pycrate(msg: E2apMessage) -> None:
 def test_plmn_identity_bcd() -> None:
     assert plmn_identity("001", "01") == bytes.fromhex("00f110")
     assert plmn_identity("310", "410") == bytes.fromhex("130014")
-    with pytest.raises(EncodeError):
+    with pytest.raises(InputError):
         plmn_identity("1", "01")
 
 

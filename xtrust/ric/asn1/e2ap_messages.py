@@ -18,6 +18,7 @@ from typing import Any, ClassVar, TypeVar
 
 from xtrust.errors import DecodeError, EncodeError
 from xtrust.ric.asn1 import e2ap
+from xtrust.ric.asn1.common import plmn_from_mcc_mnc as plmn_identity
 
 __all__ = [
     "Cause",
@@ -116,15 +117,6 @@ class RicAction:
     subsequent_action: str | None = None  # "continue" or "wait"
     time_to_wait: str | None = None  # e.g. "w10ms", with subsequent_action
     execution_order: int | None = None
-
-
-def plmn_identity(mcc: str, mnc: str) -> bytes:
-    """The 3-octet PLMN Identity (TS 38.413) of MCC and MNC digit strings."""
-    if not (mcc.isdigit() and len(mcc) == 3 and mnc.isdigit() and len(mnc) in (2, 3)):
-        raise EncodeError(f"bad PLMN {mcc}-{mnc}: MCC is 3 digits, MNC 2 or 3")
-    d = [int(c) for c in mcc + mnc]
-    mnc3 = d[5] if len(mnc) == 3 else 0xF
-    return bytes([(d[1] << 4) | d[0], (mnc3 << 4) | d[2], (d[4] << 4) | d[3]])
 
 
 def global_gnb_id(plmn: bytes, gnb_id: int, bits: int = 32) -> tuple[str, dict[str, Any]]:
