@@ -1,0 +1,81 @@
+"""Plug points of RIC-lite: where micro-segmentation and the zero-trust engine go.
+
+Two decisions are taken on every message, each by a replaceable object:
+
+* :class:`RoutingPolicy` - may this sender send this RMR message type to the
+  RIC? The default enforces the route table that RIC-lite built from the
+  registered xApps' descriptors (``txMessages``).
+* :class:`ControlAdmission` - may this xApp send this RIC Control request to
+  this E2 node? The default admits everything; the segmentation xApp and the
+  risk engine replace it.
+
+Both return a :class:`Decision` with a reason that ends up in logs, counters
+and the failure sent back, so that a denial can always be explained.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+__all__ = [
+    "AllowAllControl",
+    "ControlAdmission",
+    "ControlRequestInfo",
+    "Decision",
+    "RoutingPolicy",
+    "SenderInfo",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    reason: str = ""
+
+    @classmethod
+    def allow(cls, reason: str = "") -> Decision:
+        return cls(True, reason)
+
+    @classmethod
+    def deny(cls, reason: str) -> Decision:
+        return cls(False, reason)
+
+
+@dataclass(frozen=True, slots=True)
+class SenderInfo:
+    """Who sent an RMR message: its RMR source and, if registered, the xApp."""
+
+    endpoint: str  # "ip:port" of the sender's RMR listener (or "host:port")
+    xapp: str | None  # registered instance name, None when unknown
+
+
+@dataclass(frozen=True, slots=True)
+class ControlRequestInfo:
+    """A RIC Control request as the admission hook sees it."""
+
+    sender: SenderInfo
+    ran_name: str
+    ran_function_id: int
+    ran_function_oid: str | None
+    header: bytes
+    message: bytes
+
+
+class RoutingPolicy(Protocol):
+    def allow(self, sender: SenderInfo, mtype: int) -> Decision:
+        """May ``sender`` send RMR messages of type ``mtype`` to the RIC?"""
+        ...
+
+
+class ControlAdmission(Protocol):
+    async def admit(self, request: ControlRequestInfo) -> Decision:
+        """May this control request go to the E2 node?"""
+        ...
+
+
+class AllowAllControl:
+    """The default admission: every well-formed control request goes through."""
+
+    async def admit(self, request: ControlRequestInfo) -> Decision:
+        return Decision.allow("no admission policy configured")
