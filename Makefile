@@ -39,11 +39,17 @@ format: venv
 	$(BIN)/ruff check --fix xtrust tests bench examples
 	$(BIN)/ruff format xtrust tests bench examples
 
+# RIC-lite, two simulated gNBs and the KPM monitor xApp on loopback (see examples/kpm_monitor)
 demo: venv
 	$(BIN)/xtrust doctor
+	$(BIN)/python examples/kpm_monitor/demo.py --duration 6
 
 bench: venv
-	@echo "no benchmarks yet"
+	$(BIN)/python bench/bench_codec.py
+	$(BIN)/python bench/bench_rmr.py
+	$(BIN)/python bench/bench_e2_transport.py
+	$(BIN)/python bench/bench_ric_lite.py
+	$(BIN)/python bench/fuzz_codec.py --seconds 60
 
 # Regenerate the committed RNIB protobuf module from xtrust/ric/rnib/nodeb.proto.
 proto: venv

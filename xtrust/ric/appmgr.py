@@ -80,11 +80,14 @@ def appmgr_url(setting: str | bool | None, env: Mapping[str, str]) -> str | None
     return None
 
 
-def service_endpoint(kind: str, port: int | None, env: Mapping[str, str]) -> str:
+def service_endpoint(
+    kind: str, port: int | None, env: Mapping[str, str], bind_host: str | None = None
+) -> str:
     """``ip:port`` of the app's ``kind`` (``HTTP`` or ``RMR``) service.
 
     Read from ``SERVICE_<APP_NAMESPACE>_<HOSTNAME>_<kind>_PORT`` (``tcp://ip:port``);
-    when that is absent, ``<host name>:<port>``.
+    when that is absent, ``<bind address>:<port>`` if the app listens on one
+    address, else ``<host name>:<port>``.
     """
     host = env.get("HOSTNAME", "").strip() or socket.gethostname()
     app_ns = env.get("APP_NAMESPACE", "").strip() or DEFAULT_APP_NAMESPACE
@@ -92,6 +95,8 @@ def service_endpoint(kind: str, port: int | None, env: Mapping[str, str]) -> str
     value = env.get(key, "").strip()
     if value:
         return value.split("//", 1)[-1]
+    if bind_host and bind_host not in ("0.0.0.0", "::", ""):
+        host = bind_host
     endpoint = f"{host}:{port if port is not None else 0}"
     log.warning("%s is not set; registering the %s endpoint as %s", key, kind, endpoint)
     return endpoint
@@ -132,14 +137,15 @@ class RegistrationInfo:
         http_port: int | None,
         rmr_port: int | None,
         env: Mapping[str, str] | None = None,
+        bind_host: str | None = None,
     ) -> RegistrationInfo:
         env = os.environ if env is None else env
         return cls(
             app_name=env.get("HOSTNAME", "").strip() or socket.gethostname(),
             instance_name=instance_name,
             version=version,
-            http_endpoint=service_endpoint("HTTP", http_port, env),
-            rmr_endpoint=service_endpoint("RMR", rmr_port, env),
+            http_endpoint=service_endpoint("HTTP", http_port, env, bind_host),
+            rmr_endpoint=service_endpoint("RMR", rmr_port, env, bind_host),
             config=json.dumps(descriptor),
         )
 

@@ -639,6 +639,7 @@ class XApp:
                     http_port=self.http_port,
                     rmr_port=self.rmr_port,
                     env=self.env,
+                    bind_host=self._host,
                 )
                 self.registration = Registration(
                     AppmgrClient(self._appmgr_url),

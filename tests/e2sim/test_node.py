@@ -1,0 +1,175 @@
+"""The simulated gNB: its model, and the node against RIC-lite over the real protocols."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+import time
+
+from xtrust.e2sim.model import CQI_EFFICIENCY, Cell, cqi_of_sinr, daily_load
+from xtrust.e2sim.node import KPM_FUNCTION_ID, MEAS_NAMES, E2Node
+from xtrust.ric import mtypes
+from xtrust.ric.asn1 import kpm
+from xtrust.ric.asn1.e2ap_fast import require_indication
+from xtrust.ric.asn1.e2ap_messages import (
+    RicAction,
+    RicRequestId,
+    RicSubscriptionFailure,
+    RicSubscriptionRequest,
+    parse,
+)
+from xtrust.ric.platform import RicLite, RicLiteConfig
+from xtrust.ric.rmr import Endpoint, Message
+
+
+def test_cqi_mapping_is_monotonic_and_bounded() -> None:
+    cqis = [cqi_of_sinr(s / 2) for s in range(-40, 80)]
+    assert cqis == sorted(cqis)
+    assert cqis[0] == 0 and cqis[-1] == 15
+    assert len(CQI_EFFICIENCY) == 16 and CQI_EFFICIENCY[15] == 5.5547
+
+
+def test_daily_profile_peaks_in_the_evening() -> None:
+    day = 86400 * 20000
+    assert daily_load(day + 4 * 3600) < 0.2 < 0.9 < daily_load(day + 16 * 3600)
+
+
+def measurements_after(seed: int, steps: int) -> list[dict[str, float | int]]:
+    cell = Cell(1, 1, random.Random(seed))
+    for _ in range(5):
+        cell.add_ue()
+    out = []
+    for i in range(steps):
+        cell.step(1_700_000_000 + i, 1.0)
+        out.append(cell.measurements())
+    return out
+
+
+def test_model_is_deterministic_per_seed() -> None:
+    assert measurements_after(7, 20) == measurements_after(7, 20)
+    assert measurements_after(7, 20) != measurements_after(8, 20)
+
+
+def test_model_values_are_plausible() -> None:
+    for m in measurements_after(3, 50):
+        assert 0 <= m["RRU.PrbUsedDl"] <= m["RRU.PrbAvailDl"] == 106
+        assert 0 <= m["RRU.PrbTotDl"] <= 100
+        assert m["RRC.ConnEstabSucc"] <= m["RRC.ConnEstabAtt"]
+        assert m["DRB.UEThpDl"] >= 0 and m["DRB.RlcSduDelayDl"] >= 1.0
+
+
+def test_worse_radio_means_more_prbs_for_the_same_demand() -> None:
+    def prbs(offset: float) -> float:
+        cell = Cell(1, 1, random.Random(1))
+        for _ in range(6):
+            ue = cell.add_ue()
+            ue.mean_sinr_db = ue.sinr_db = 15.0 + offset
+        cell.rng = random.Random(2)
+        cell.step(1_700_000_000 + 16 * 3600, 0.0)
+        return cell.prb_dl
+
+    assert prbs(-12.0) > prbs(0.0)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cfg(port: int = 0) -> RicLiteConfig:
+    return RicLiteConfig(e2_port=port, rmr_port=0, http_port=0, rtmgr_port=None,
+                         e2_transport="tcp")  # fmt: skip
+
+
+async def subscribe(ric: RicLite, xapp: Endpoint, node: E2Node, action: bytes) -> Message:
+    req = RicSubscriptionRequest(
+        RicRequestId(5, 1), KPM_FUNCTION_ID,
+        (kpm.KpmEventTrigger(100).encode(), [RicAction(1, "report", action)]),
+    )  # fmt: skip
+    await xapp.send(Message(mtypes.RIC_SUB_REQ, req.encode(), meid=node.ran_name),
+                    to=ric.rmr_address, wait=1)  # fmt: skip
+    return await xapp.recv(timeout=5)
+
+
+def test_node_reports_kpm_to_ric_lite() -> None:
+    async def main() -> None:
+        async with RicLite(cfg()) as ric:
+            node = E2Node(0x19B, "127.0.0.1", ric.e2_port, seed=1)
+            task = asyncio.create_task(node.run())
+            xapp = Endpoint(0, host="127.0.0.1", use_env=False)
+            await xapp.start()
+            try:
+                await asyncio.wait_for(node.connected.wait(), 5)
+                names = ("DRB.UEThpDl", "RRU.PrbTotDl", "RRC.ConnMean")
+                action = kpm.KpmActionDefinitionFormat1(
+                    tuple(kpm.MeasInfo(n) for n in names), 100
+                ).encode()
+                reply = await subscribe(ric, xapp, node, action)
+                assert reply.mtype == mtypes.RIC_SUB_RESP
+                sns = []
+                for _ in range(3):
+                    msg = await xapp.recv(timeout=5)
+                    assert msg.mtype == mtypes.RIC_INDICATION and msg.meid == node.ran_name
+                    ind = require_indication(msg.payload)
+                    sns.append(ind.sn)
+                    header = kpm.KpmIndicationHeader.decode(ind.header)
+                    assert abs(header.unix_time - time.time()) < 5
+                    body = kpm.decode_indication_message(ind.message)
+                    assert isinstance(body, kpm.KpmIndicationMessageFormat1)
+                    (row,) = body.rows()
+                    assert tuple(row) == names
+                    assert 0 <= row["RRU.PrbTotDl"] <= 100 and row["RRC.ConnMean"] >= 0
+                assert sns == sorted(sns) and len(set(sns)) == 3
+            finally:
+                task.cancel()
+                await xapp.close()
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_unsupported_action_format_is_refused() -> None:
+    async def main() -> None:
+        async with RicLite(cfg()) as ric:
+            node = E2Node(0x19C, "127.0.0.1", ric.e2_port)
+            task = asyncio.create_task(node.run())
+            xapp = Endpoint(0, host="127.0.0.1", use_env=False)
+            await xapp.start()
+            try:
+                await asyncio.wait_for(node.connected.wait(), 5)
+                reply = await subscribe(ric, xapp, node, b"\xff\x00")
+                assert reply.mtype == mtypes.RIC_SUB_FAILURE
+                assert isinstance(parse(reply.payload), RicSubscriptionFailure)
+                assert node.counters["subscriptions_refused"] == 1
+            finally:
+                task.cancel()
+                await xapp.close()
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_node_reconnects_and_sets_up_again_when_the_ric_comes_back() -> None:
+    async def main() -> None:
+        port = free_port()
+        node = E2Node(0x19D, "127.0.0.1", port, backoff_max=0.2)
+        task = asyncio.create_task(node.run())
+        try:
+            async with RicLite(cfg(port)):
+                await asyncio.wait_for(node.connected.wait(), 5)
+            await asyncio.sleep(0.3)
+            assert not node.connected.is_set()
+            async with RicLite(cfg(port)) as ric:
+                await asyncio.wait_for(node.connected.wait(), 5)
+                assert node.counters["setups"] == 2
+                assert ric.e2t.nodes[node.ran_name].connected
+        finally:
+            task.cancel()
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_meas_names_are_ts_28_552() -> None:
+    assert {"DRB.UEThpDl", "DRB.UEThpUl", "RRU.PrbUsedDl", "RRU.PrbUsedUl", "RRU.PrbTotDl",
+            "RRC.ConnEstabAtt", "RRC.ConnEstabSucc", "RRC.ConnMean",
+            "DRB.RlcSduDelayDl"} <= set(MEAS_NAMES)  # fmt: skip

@@ -1,0 +1,358 @@
+"""A simulated gNB that a real near-RT RIC accepts: E2 Setup, KPM reports, RC control.
+
+:class:`E2Node` connects to a RIC over SCTP or the TCP fallback, runs E2
+Setup offering E2SM-KPM (RAN function 2) and E2SM-RC (RAN function 3),
+accepts E2SM-KPM report subscriptions (event trigger format 1, action
+definition format 1, cell or node level) and sends a RIC Indication every
+reporting period with the measurements of its :class:`~xtrust.e2sim.model.Cell`
+models, applies RC handover and UE-release control and acknowledges it, and
+reconnects with backoff (running E2 Setup again) when the RIC goes away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from xtrust.errors import DecodeError, XTrustError
+from xtrust.log import get_logger
+from xtrust.ric import e2
+from xtrust.ric.asn1 import kpm, rc
+from xtrust.ric.asn1.common import plmn_from_mcc_mnc
+from xtrust.ric.asn1.e2ap_fast import encode_indication
+from xtrust.ric.asn1.e2ap_messages import (
+    Cause,
+    E2apMessage,
+    E2SetupRequest,
+    E2SetupResponse,
+    RanFunction,
+    ResetRequest,
+    ResetResponse,
+    RicControlAcknowledge,
+    RicControlFailure,
+    RicControlRequest,
+    RicIndication,
+    RicRequestId,
+    RicSubscriptionDeleteRequest,
+    RicSubscriptionDeleteResponse,
+    RicSubscriptionFailure,
+    RicSubscriptionRequest,
+    RicSubscriptionResponse,
+    global_gnb_id,
+    parse,
+)
+
+from .model import Cell
+
+__all__ = ["KPM_FUNCTION_ID", "MEAS_NAMES", "RC_FUNCTION_ID", "E2Node"]
+
+log = get_logger("e2sim")
+
+KPM_FUNCTION_ID = 2
+RC_FUNCTION_ID = 3
+
+#: the TS 28.552 measurements the simulated cells report
+MEAS_NAMES = (
+    "DRB.UEThpDl", "DRB.UEThpUl", "RRU.PrbUsedDl", "RRU.PrbUsedUl", "RRU.PrbAvailDl",
+    "RRU.PrbAvailUl", "RRU.PrbTotDl", "RRU.PrbTotUl", "RRC.ConnEstabAtt", "RRC.ConnEstabSucc",
+    "RRC.ConnMean", "RRC.ConnMax", "DRB.RlcSduDelayDl",
+)  # fmt: skip
+_MEAN = {"DRB.UEThpDl", "DRB.UEThpUl", "DRB.RlcSduDelayDl", "RRU.PrbTotDl", "RRU.PrbTotUl"}
+
+COMPONENT = {
+    "e2nodeComponentInterfaceType": "ng",
+    "e2nodeComponentID": ("e2nodeComponentInterfaceTypeNG", {"amf-name": "amf1"}),
+    "e2nodeComponentConfiguration": {
+        "e2nodeComponentRequestPart": b"\x00",
+        "e2nodeComponentResponsePart": b"\x00",
+    },
+}
+
+
+def ran_functions() -> list[RanFunction]:
+    kpm_def = kpm.KpmRanFunctionDefinition.standard(MEAS_NAMES, styles=(1,))
+    rc_def = rc.RcRanFunctionDefinition(
+        kpm.RanFunctionName(rc.SHORT_NAME, rc.OID, "RAN Control"),
+        control_styles=(
+            rc.ControlStyle(
+                rc.STYLE_CONNECTED_MODE_MOBILITY,
+                "Connected Mode Mobility Control",
+                (rc.ControlAction(rc.ACTION_HANDOVER, "Handover Control"),),
+            ),
+            rc.ControlStyle(
+                rc.STYLE_RADIO_ACCESS,
+                "Radio Access Control",
+                (rc.ControlAction(rc.ACTION_RRC_CONNECTION_RELEASE, "RRC Connection Release"),),
+            ),
+        ),
+    )
+    return [
+        RanFunction(KPM_FUNCTION_ID, kpm_def.encode(), 1, kpm.OID),
+        RanFunction(RC_FUNCTION_ID, rc_def.encode(), 1, rc.OID),
+    ]
+
+
+@dataclass
+class _Report:
+    request_id: RicRequestId
+    action_id: int
+    period: float
+    meas: tuple[str, ...]
+    granul_ms: int
+    cell: int | None  # NR cell identity, None for the node level
+    task: asyncio.Task[None] | None = None
+    sn: int = 0
+
+
+@dataclass
+class E2Node:
+    """One simulated gNB with its cells; ``run()`` until cancelled."""
+
+    gnb_id: int
+    ric_host: str
+    ric_port: int
+    plmn: str = "001-01"
+    n_cells: int = 1
+    ues_per_cell: int = 10
+    seed: int = 0
+    transport: str = "tcp"
+    backoff_max: float = 5.0
+    cells: list[Cell] = field(default_factory=list)
+    counters: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        mcc, _, mnc = self.plmn.partition("-")
+        self.plmn_id = plmn_from_mcc_mnc(mcc, mnc)
+        rng = random.Random(f"{self.seed}:{self.gnb_id}")
+        if not self.cells:
+            for i in range(self.n_cells):
+                cell = Cell((self.gnb_id << 4) | (i + 1), pci=(self.gnb_id * 3 + i) % 1008,
+                            rng=random.Random(rng.random()))  # fmt: skip
+                for _ in range(self.ues_per_cell):
+                    cell.add_ue()
+                self.cells.append(cell)
+        self.ran_name = f"gnb_{mcc}_{mnc}_{self.gnb_id:08x}"
+        self.reports: dict[tuple[int, int], _Report] = {}
+        self.conn: e2.E2Connection | None = None
+        self.connected = asyncio.Event()
+        self._last_step = time.time()
+
+    def count(self, what: str) -> None:
+        self.counters[what] = self.counters.get(what, 0) + 1
+
+    async def run(self) -> None:
+        """Connect, set up, serve; reconnect with exponential backoff forever."""
+        delay = 0.1
+        while True:
+            try:
+                await self._session()
+                delay = 0.1
+            except (OSError, XTrustError) as exc:
+                log.info("%s: RIC at %s:%d unavailable (%s); retrying in %.1f s",
+                         self.ran_name, self.ric_host, self.ric_port, exc, delay)  # fmt: skip
+            finally:
+                self.connected.clear()
+                await self._stop_reports()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.backoff_max)
+
+    async def _session(self) -> None:
+        conn = await e2.connect(self.ric_host, self.ric_port, transport=self.transport)  # type: ignore[arg-type]
+        self.conn = conn
+        try:
+            setup = E2SetupRequest(1, global_gnb_id(self.plmn_id, self.gnb_id, 32),
+                                   ran_functions(), [COMPONENT])  # fmt: skip
+            await conn.send(setup.encode())
+            reply = parse(await conn.recv())
+            if not isinstance(reply, E2SetupResponse):
+                raise XTrustError(f"E2 Setup refused: {reply}")
+            self.count("setups")
+            self.connected.set()
+            log.info("%s: E2 Setup done with %s:%d", self.ran_name, self.ric_host, self.ric_port)
+            async for pdu in conn:
+                try:
+                    await self._on_message(parse(pdu))
+                except DecodeError as exc:
+                    self.count("malformed")
+                    log.warning("%s: cannot decode a PDU from the RIC: %s", self.ran_name, exc)
+        except e2.E2ConnectionClosed:
+            pass
+        finally:
+            conn.abort()
+            self.conn = None
+
+    async def _send(self, msg: E2apMessage | bytes) -> None:
+        if self.conn is not None:
+            await self.conn.send(msg if isinstance(msg, bytes) else msg.encode())
+
+    async def _on_message(self, msg: E2apMessage) -> None:
+        if isinstance(msg, RicSubscriptionRequest):
+            await self._subscribe(msg)
+        elif isinstance(msg, RicSubscriptionDeleteRequest):
+            key = (msg.request_id.requestor_id, msg.request_id.instance_id)
+            report = self.reports.pop(key, None)
+            if report is not None and report.task is not None:
+                report.task.cancel()
+            await self._send(RicSubscriptionDeleteResponse(msg.request_id, msg.ran_function_id))
+        elif isinstance(msg, RicControlRequest):
+            await self._control(msg)
+        elif isinstance(msg, ResetRequest):
+            await self._stop_reports()
+            await self._send(ResetResponse(msg.transaction_id))
+        else:
+            self.count("ignored")
+
+    async def _subscribe(self, req: RicSubscriptionRequest) -> None:
+        key = (req.request_id.requestor_id, req.request_id.instance_id)
+
+        def refuse(cause: Cause) -> E2apMessage:
+            self.count("subscriptions_refused")
+            return RicSubscriptionFailure(req.request_id, req.ran_function_id, cause)
+
+        if req.ran_function_id != KPM_FUNCTION_ID:
+            await self._send(refuse(Cause("ricRequest", "ran-function-id-invalid")))
+            return
+        try:
+            period_ms = kpm.KpmEventTrigger.decode(req.event_trigger).period_ms
+        except (DecodeError, XTrustError):
+            await self._send(refuse(Cause("ricRequest", "eventTriggerNotSupported")))
+            return
+        admitted: list[int] = []
+        not_admitted: list[tuple[int, Cause]] = []
+        new: list[_Report] = []
+        for action in req.actions:
+            definition = None
+            if action.type == "report" and action.definition:
+                with contextlib.suppress(DecodeError, XTrustError):
+                    definition = kpm.decode_action_definition(action.definition)
+            if not isinstance(definition, kpm.KpmActionDefinitionFormat1):
+                not_admitted.append((action.id, Cause("ricRequest", "action-not-supported")))
+                continue
+            names = tuple(str(m.meas_type) for m in definition.meas)
+            cell = getattr(definition.cell_global_id, "nr_cell_id", None)
+            new.append(_Report(req.request_id, action.id, period_ms / 1000.0, names,
+                               definition.granul_period_ms, cell))  # fmt: skip
+            admitted.append(action.id)
+        if not admitted:
+            await self._send(refuse(Cause("ricRequest", "action-not-supported")))
+            return
+        old = self.reports.pop(key, None)
+        if old is not None and old.task is not None:
+            old.task.cancel()
+        await self._send(RicSubscriptionResponse(req.request_id, req.ran_function_id, admitted,
+                                                 not_admitted or None))  # fmt: skip
+        report = new[0]  # one report per subscription: the first admitted action
+        report.task = asyncio.get_running_loop().create_task(self._report_loop(report))
+        self.reports[key] = report
+        self.count("subscriptions")
+
+    async def _report_loop(self, report: _Report) -> None:
+        try:
+            await self._reports(report)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self.count("report_errors")
+            log.exception("%s: reporting for subscription %s stopped", self.ran_name,
+                          report.request_id)  # fmt: skip
+
+    async def _reports(self, report: _Report) -> None:
+        loop = asyncio.get_running_loop()
+        next_at = loop.time() + report.period
+        while True:
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
+            next_at += report.period
+            now = time.time()
+            self.step(now)
+            values = self.measurements(report.cell)
+            record = tuple(values.get(n) for n in report.meas)
+            header = kpm.KpmIndicationHeader.at(now, sender_name=self.ran_name.replace("_", "-"),
+                                                vendor_name="XTRUST e2sim")  # fmt: skip
+            message = kpm.KpmIndicationMessageFormat1(
+                records=(record,), meas_names=report.meas, granul_period_ms=report.granul_ms
+            )
+            report.sn = (report.sn + 1) % 65536
+            ind = RicIndication(report.request_id, KPM_FUNCTION_ID, report.action_id,
+                                header.encode(), message.encode(), sn=report.sn)  # fmt: skip
+            try:
+                await self._send(encode_indication(ind))
+            except XTrustError:
+                return
+            self.count("indications")
+
+    def step(self, now: float) -> None:
+        """Advance every cell to ``now`` (at most once per 10 ms)."""
+        dt = now - self._last_step
+        if dt < 0.01:
+            return
+        for cell in self.cells:
+            cell.step(now, min(dt, 60.0))
+        self._last_step = now
+
+    def measurements(self, cell_id: int | None) -> dict[str, float | int]:
+        cells = [c for c in self.cells if cell_id is None or c.cell_id == cell_id]
+        per = [c.measurements() for c in cells]
+        out: dict[str, float | int] = {}
+        for name in MEAS_NAMES:
+            vals = [p[name] for p in per]
+            total = sum(vals)
+            out[name] = round(total / len(vals), 2) if name in _MEAN and vals else total
+        return out
+
+    async def _control(self, req: RicControlRequest) -> None:
+        def failure(cause: Cause) -> E2apMessage:
+            self.count("controls_failed")
+            return RicControlFailure(req.request_id, req.ran_function_id, cause)
+
+        if req.ran_function_id != RC_FUNCTION_ID:
+            await self._send(failure(Cause("ricRequest", "ran-function-id-invalid")))
+            return
+        try:
+            header = rc.RcControlHeader.decode(req.header)
+            message = rc.RcControlMessage.decode(req.message)
+        except (DecodeError, XTrustError):
+            await self._send(failure(Cause("ricRequest", "control-message-invalid")))
+            return
+        ue = getattr(header.ue_id, "amf_ue_ngap_id", None)
+        owner = next((c for c in self.cells if ue in c.ues), None)
+        if owner is None or not isinstance(ue, int):
+            await self._send(failure(Cause("ricRequest", "control-failed-to-execute")))
+            return
+        action = (header.style, header.action_id)
+        if action == (rc.STYLE_RADIO_ACCESS, rc.ACTION_RRC_CONNECTION_RELEASE):
+            owner.release(ue)
+        elif action == (rc.STYLE_CONNECTED_MODE_MOBILITY, rc.ACTION_HANDOVER):
+            try:
+                target = rc.handover_target(message)
+            except DecodeError:
+                await self._send(failure(Cause("ricRequest", "control-message-invalid")))
+                return
+            dest = next(
+                (c for c in self.cells if c.cell_id == getattr(target, "nr_cell_id", -1)), None
+            )
+            moved = owner.ues.pop(ue)
+            if dest is not None:
+                dest.ues[ue] = moved
+            owner.handed_over += 1
+        else:
+            await self._send(failure(Cause("ricRequest", "action-not-supported")))
+            return
+        self.count("controls")
+        if req.ack_request != "noAck":
+            await self._send(RicControlAcknowledge(req.request_id, req.ran_function_id,
+                                                   call_process_id=req.call_process_id))  # fmt: skip
+
+    async def _stop_reports(self) -> None:
+        for report in self.reports.values():
+            if report.task is not None:
+                report.task.cancel()
+        self.reports.clear()
+
+
+async def run_nodes(nodes: Sequence[E2Node]) -> None:
+    """Run several simulated nodes in this process until cancelled."""
+    await asyncio.gather(*(n.run() for n in nodes))
