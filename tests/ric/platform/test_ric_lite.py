@@ -479,3 +479,50 @@ def test_health_and_metrics() -> None:
         assert 'xtrust_ric_events_total{component="e2t",event="setups"} 1.0' in text
 
     run(t)
+
+
+def test_slow_xapp_gets_a_bounded_queue_and_drop_counters() -> None:
+    async def t(env: Env) -> None:
+        node = await env.node()
+        slow, fast = await env.xapp(), await env.xapp()
+        reply = await subscribe(env, slow, node, 1)
+        await subscribe(env, fast, node, 2)
+        # the slow xApp stops reading: its port now belongs to a socket that never reads
+        port = slow.port
+        await slow.close()
+        env.xapps.remove(slow)
+        stalled = await asyncio.start_server(lambda r, w: None, "127.0.0.1", port)
+        try:
+            big = b"x" * 4000
+            count = 3000
+            for _ in range(count):
+                await node.indication(reply.sub_id, big)
+            got = 0
+            while got < count:
+                await fast.recv(timeout=5)
+                got += 1
+            stats = env.ric.out.stats()[f"127.0.0.1:{port}"]
+            assert stats["dropped"] > 0
+            assert stats["queued"] <= env.ric.config.xapp_queue
+            assert env.ric.e2t.nodes[node.ran_name].connected
+        finally:
+            stalled.close()
+
+    run(t, xapp_queue=200)
+
+
+def test_killed_and_restarted_xapp_gets_its_indications_back() -> None:
+    async def t(env: Env) -> None:
+        node = await env.node()
+        first = await env.xapp()
+        reply = await subscribe(env, first, node, 1)
+        await first.close()  # killed: no delete request
+        env.xapps.remove(first)
+        second = await env.xapp()  # the restarted xApp subscribes again, as it does at start
+        again = await subscribe(env, second, node, 1)
+        assert again.mtype == mtypes.RIC_SUB_RESP and again.sub_id == reply.sub_id
+        sent = await node.indication(again.sub_id, b"after xApp restart")
+        ind = await second.recv(timeout=3)
+        assert ind.payload == sent
+
+    run(t)
