@@ -102,7 +102,7 @@ def test_typed_round_trip(msg: E2apMessage) -> None:
 @pytest.mark.parametrize("msg", MESSAGES, ids=lambda m: type(m).__name__)
 def test_typed_encoding_matches_pycrate(msg: E2apMessage) -> None:
     E2AP = pytest.importorskip("pycrate_asn1dir.E2AP")
-    from .test_e2ap_pycrate import to_pycrate
+    from .pycrate_values import to_pycrate
 
     pdu = E2AP.E2AP_PDU_Descriptions.E2AP_PDU
     pdu.set_val(to_pycrate(msg.to_pdu()))

@@ -15,22 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from xtrust.ric.asn1 import e2ap
 
 from .e2ap_strategies import for_pdu
+from .pycrate_values import to_pycrate
 
 E2AP = pytest.importorskip("pycrate_asn1dir.E2AP", reason="pycrate is a test dependency")
-
-
-def to_pycrate(value: Any) -> Any:
-    """asn1tools conventions -> pycrate's (BIT STRING as (int, nbits))."""
-    if isinstance(value, dict):
-        return {k: to_pycrate(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [to_pycrate(v) for v in value]
-    if isinstance(value, tuple):
-        if len(value) == 2 and isinstance(value[0], bytes) and isinstance(value[1], int):
-            data, nbits = value
-            return (int.from_bytes(data, "big") >> (len(data) * 8 - nbits), nbits)
-        return tuple(to_pycrate(v) for v in value)
-    return value
 
 
 def pycrate_encode(value: Any) -> bytes:

@@ -49,7 +49,7 @@ from xtrust.ric.asn1.rc import (
     Structure,
 )
 
-from .test_kpm import compile_with_pycrate, from_pycrate, to_pycrate
+from .pycrate_values import compile_with_pycrate, from_pycrate, to_pycrate
 from .test_kpm_fast import mutate, printable
 
 SPEC = "e2sm-rc"

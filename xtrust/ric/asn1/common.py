@@ -7,11 +7,20 @@ one an E2 node announces.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from xtrust.errors import DecodeError, InputError
 
-__all__ = ["ServiceModel", "by_oid", "plmn_from_mcc_mnc", "plmn_to_mcc_mnc", "service_models"]
+__all__ = [
+    "EventTriggerStyle",
+    "ServiceModel",
+    "by_oid",
+    "plmn_from_mcc_mnc",
+    "plmn_to_mcc_mnc",
+    "service_models",
+]
 
 
 def plmn_from_mcc_mnc(mcc: str, mnc: str) -> bytes:
@@ -75,6 +84,30 @@ class ServiceModel:
     def matches(self, oid: str) -> bool:
         """True if an E2 node announcing ``oid`` speaks this service model."""
         return oid.strip() in self.oids
+
+
+@dataclass(frozen=True)
+class EventTriggerStyle:
+    """RIC-EventTriggerStyle-Item."""
+
+    style: int
+    name: str
+    format: int
+
+    def to_asn1(self) -> dict[str, Any]:
+        return {
+            "ric-EventTriggerStyle-Type": self.style,
+            "ric-EventTriggerStyle-Name": self.name,
+            "ric-EventTriggerFormat-Type": self.format,
+        }
+
+    @classmethod
+    def from_asn1(cls, value: Mapping[str, Any]) -> EventTriggerStyle:
+        return cls(
+            value["ric-EventTriggerStyle-Type"],
+            value["ric-EventTriggerStyle-Name"],
+            value["ric-EventTriggerFormat-Type"],
+        )
 
 
 def service_models() -> tuple[ServiceModel, ...]:

@@ -55,7 +55,12 @@ from typing import Any, Final, Literal, TypeVar
 
 from xtrust.errors import DecodeError, InputError
 from xtrust.ric.asn1 import _spec, kpm_fast
-from xtrust.ric.asn1.common import ServiceModel, plmn_from_mcc_mnc, plmn_to_mcc_mnc
+from xtrust.ric.asn1.common import (
+    EventTriggerStyle,
+    ServiceModel,
+    plmn_from_mcc_mnc,
+    plmn_to_mcc_mnc,
+)
 
 __all__ = [
     "NO_LABEL",
@@ -1560,30 +1565,6 @@ def decode_indication_message(data: bytes) -> KpmIndicationMessage:
 # ===========================================================================
 # RAN function definition
 # ===========================================================================
-
-
-@dataclass(frozen=True)
-class EventTriggerStyle:
-    """RIC-EventTriggerStyle-Item."""
-
-    style: int
-    name: str
-    format: int
-
-    def to_asn1(self) -> dict[str, Any]:
-        return {
-            "ric-EventTriggerStyle-Type": self.style,
-            "ric-EventTriggerStyle-Name": self.name,
-            "ric-EventTriggerFormat-Type": self.format,
-        }
-
-    @classmethod
-    def from_asn1(cls, value: Mapping[str, Any]) -> EventTriggerStyle:
-        return cls(
-            value["ric-EventTriggerStyle-Type"],
-            value["ric-EventTriggerStyle-Name"],
-            value["ric-EventTriggerFormat-Type"],
-        )
 
 
 @dataclass(frozen=True)

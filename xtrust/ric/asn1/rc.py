@@ -64,7 +64,7 @@ from typing import Any, Final, Literal
 
 from xtrust.errors import DecodeError, InputError
 from xtrust.ric.asn1 import _spec, kpm_fast
-from xtrust.ric.asn1.common import ServiceModel
+from xtrust.ric.asn1.common import EventTriggerStyle, ServiceModel
 from xtrust.ric.asn1.kpm import (
     EutraCgi,
     NrCgi,
@@ -602,28 +602,6 @@ def _put_list(v: dict[str, Any], name: str, items: list[Any]) -> None:
     """Optional SIZE (1..) lists: absent when empty."""
     if items:
         v[name] = items
-
-
-@dataclass(frozen=True)
-class EventTriggerStyle:
-    style: int
-    name: str
-    format: int
-
-    def to_asn1(self) -> dict[str, Any]:
-        return {
-            "ric-EventTriggerStyle-Type": self.style,
-            "ric-EventTriggerStyle-Name": self.name,
-            "ric-EventTriggerFormat-Type": self.format,
-        }
-
-    @classmethod
-    def from_asn1(cls, v: Mapping[str, Any]) -> EventTriggerStyle:
-        return cls(
-            v["ric-EventTriggerStyle-Type"],
-            v["ric-EventTriggerStyle-Name"],
-            v["ric-EventTriggerFormat-Type"],
-        )
 
 
 @dataclass(frozen=True)
