@@ -48,6 +48,7 @@ asn1tools, pycrate's decoder and Wireshark do):
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -1313,6 +1314,18 @@ def _meas_data_from_asn1(
     return records, (flags if any(flags) else None)
 
 
+@functools.lru_cache(maxsize=1024)
+def _frozen_info_list(
+    names: tuple[MeasType, ...], labels: tuple[tuple[MeasurementLabel, ...], ...] | None
+) -> kpm_fast.FrozenInfoList:
+    """One shared measInfoList value per distinct list of names and labels (the fast
+    encoder keeps its encoding); never mutated."""
+    labels = labels or ((NO_LABEL,),) * len(names)
+    return kpm_fast.FrozenInfoList(
+        MeasInfo(n, ls).to_asn1() for n, ls in zip(names, labels, strict=True)
+    )
+
+
 @dataclass(frozen=True)
 class KpmIndicationMessageFormat1:
     """Indication message format 1: ``records`` of values, one value per
@@ -1356,9 +1369,8 @@ class KpmIndicationMessageFormat1:
 
     def format_to_asn1(self) -> dict[str, Any]:
         v: dict[str, Any] = {"measData": _meas_data_to_asn1(self.records, self.incomplete)}
-        info = self.meas_info
-        if info is not None:
-            v["measInfoList"] = [m.to_asn1() for m in info]
+        if self.meas_names is not None:
+            v["measInfoList"] = _frozen_info_list(self.meas_names, self.labels)
         if self.granul_period_ms is not None:
             v["granulPeriod"] = self.granul_period_ms
         return v

@@ -294,7 +294,7 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 
 
 def _items(value: Any) -> Sequence[Any]:
-    if type(value) is not list and type(value) is not tuple:
+    if type(value) is not list and type(value) is not tuple and type(value) is not FrozenInfoList:
         raise NotHandled("a SEQUENCE OF value must be a list")
     return value
 
@@ -478,16 +478,47 @@ def _put_format1(w: _Writer, value: Any) -> None:
     for item in data:
         _put_data_item(w, item)
     if has_info:
-        infos = _items(value["measInfoList"])
+        w.align()
+        _put_info_list(w, value["measInfoList"])
+    if has_period:
+        _put_u32(w, value["granulPeriod"], 1)
+
+
+class FrozenInfoList(list):  # type: ignore[type-arg]
+    """A measInfoList value that its maker promises never to change: the typed
+    API (:mod:`.kpm`) builds one per distinct list of measurement infos and
+    reuses it, so its encoding is done once and kept."""
+
+    __slots__ = ()
+
+
+# The measurement info list is the same in every report of a subscription and
+# starts octet-aligned, so the encoding of a FrozenInfoList (whole octets plus
+# the pending bits) is kept, by identity. Bounded: cleared when it grows too big.
+_INFO_CACHE: dict[int, tuple[FrozenInfoList, bytes, int, int]] = {}
+_INFO_CACHE_MAX = 1024
+
+
+def _put_info_list(w: _Writer, infos_value: Any) -> None:
+    """measInfoList at an octet boundary of ``w``."""
+    frozen = type(infos_value) is FrozenInfoList
+    entry = _INFO_CACHE.get(id(infos_value)) if frozen else None
+    if entry is None or entry[0] is not infos_value:
+        infos = _items(infos_value)
         n = len(infos)
         if not 1 <= n <= 65535:
             raise NotHandled("measInfoList size")
-        w.align()
-        w.bits(n - 1, 16)
+        part = _Writer()
+        part.bits(n - 1, 16)
         for info in infos:
-            _put_info_item(w, info)
-    if has_period:
-        _put_u32(w, value["granulPeriod"], 1)
+            _put_info_item(part, info)
+        entry = (infos_value, bytes(part.buf), part.acc, part.nacc)
+        if frozen:
+            if len(_INFO_CACHE) >= _INFO_CACHE_MAX:
+                _INFO_CACHE.clear()
+            _INFO_CACHE[id(infos_value)] = entry
+    w.buf += entry[1]
+    w.acc, w.nacc = entry[2], entry[3]
 
 
 def _put_data_item(w: _Writer, item: Any) -> None:
