@@ -18,20 +18,14 @@ import asyncio
 import contextlib
 import sys
 import time
-from pathlib import Path
 
 import aiohttp
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from kpm_monitor import POLICY_SCHEMA, KpmMonitor, run_live
 
 from xtrust.e2sim.node import RC_FUNCTION_ID, E2Node
 from xtrust.ric.asn1.kpm import GnbUeId, Guami
 from xtrust.ric.platform import RicLite, RicLiteConfig
 from xtrust.ric.sdl import MemorySdl
-
-HERE = Path(__file__).resolve().parent
+from xtrust.xapps.kpmmon import DESCRIPTOR, POLICY_SCHEMA, KpmMonitor, run_live
 
 
 def say(text: str) -> None:
@@ -58,7 +52,7 @@ async def demo(duration: float, n_nodes: int, live: bool | None) -> None:
         await wait_until(lambda: all(n.connected.is_set() for n in nodes), 5, "E2 Setup")
         say(f"{n_nodes} simulated gNB(s) set up: {', '.join(n.ran_name for n in nodes)}")
         app = KpmMonitor(
-            config=str(HERE / "config-file.json"),
+            config=str(DESCRIPTOR),
             ric=ric.rmr_address,
             sdl=sdl,
             rmr_port=0,

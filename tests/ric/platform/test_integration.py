@@ -6,10 +6,8 @@ the acknowledge, and receives an A1 policy PUT through the REST API."""
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import aiohttp
 
@@ -17,10 +15,7 @@ from xtrust.e2sim.node import RC_FUNCTION_ID, E2Node
 from xtrust.ric.asn1.kpm import GnbUeId, Guami
 from xtrust.ric.platform import RicLite, RicLiteConfig
 from xtrust.ric.sdl import MemorySdl
-
-EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "kpm_monitor"
-sys.path.insert(0, str(EXAMPLE))
-from kpm_monitor import POLICY_SCHEMA, KpmMonitor  # noqa: E402
+from xtrust.xapps.kpmmon import DESCRIPTOR, POLICY_SCHEMA, KpmMonitor
 
 
 async def until(cond: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -42,7 +37,7 @@ def test_example_xapp_end_to_end_on_ric_lite() -> None:
                 n.backoff_max = 0.5
             tasks = [asyncio.create_task(n.run()) for n in nodes]
             app = KpmMonitor(
-                config=str(EXAMPLE / "config-file.json"),
+                config=str(DESCRIPTOR),
                 ric=ric.rmr_address,
                 sdl=sdl,
                 rmr_port=0,

@@ -1,25 +1,31 @@
 """KPM monitor: an xApp that subscribes to E2SM-KPM on every E2 node and shows a
 live table of cells, flagging cells above the PRB-load limit an A1 policy sets.
 
-Run it against any near-RT RIC (RIC-lite or O-RAN SC):
+Run it against any near-RT RIC (RIC-lite or O-RAN SC)::
 
-    CONFIG_FILE=examples/kpm_monitor/config-file.json \\
-        python examples/kpm_monitor/kpm_monitor.py --ric 127.0.0.1:4560 --sdl redis://127.0.0.1:6379/0
+    python -m xtrust.xapps.kpmmon --ric 127.0.0.1:4560 --sdl redis://127.0.0.1:6379/0
 
-or let ``demo.py`` beside this file start RIC-lite and simulated gNBs for it.
+(the descriptor is ``config-file.json`` beside this module unless CONFIG_FILE
+names another), or see examples/kpm_monitor, which starts RIC-lite and
+simulated gNBs for it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 from xtrust.errors import XTrustError
 from xtrust.ric.xapp import Indication, Policy, XApp
+
+#: the xApp descriptor shipped with the monitor
+DESCRIPTOR = Path(__file__).with_name("config-file.json")
 
 #: A1 policy type 20008: {"max_prb_pct": 0..100}
 POLICY_SCHEMA = {
@@ -136,7 +142,8 @@ def main() -> int:
     async def go() -> None:
         from xtrust.ric.sdl import open_sdl
 
-        app = KpmMonitor(ric=args.ric, sdl=open_sdl(args.sdl) if args.sdl else None)
+        config = os.environ.get("CONFIG_FILE") or str(DESCRIPTOR)
+        app = KpmMonitor(config=config, ric=args.ric, sdl=open_sdl(args.sdl) if args.sdl else None)
         async with app:
             await run_live(app, args.duration)
 
