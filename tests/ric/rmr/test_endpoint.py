@@ -404,3 +404,26 @@ def test_many_messages_arrive_in_order() -> None:
             assert Counter(m.mtype for m in got)[0] == len(range(0, n, 7))
 
     run(main())
+
+
+def test_recv_after_timeouts_and_beside_a_timed_out_receiver() -> None:
+    """A recv that times out must leave the endpoint able to receive (regression:
+    the cancelled shared waiter made every later recv raise CancelledError)."""
+
+    async def main() -> None:
+        from xtrust.ric.rmr import Endpoint, Message
+
+        async with (
+            Endpoint(0, host="127.0.0.1", use_env=False) as rx,
+            Endpoint(None, use_env=False) as tx,
+        ):
+            for _ in range(5):
+                with pytest.raises(TimeoutError):
+                    await rx.recv(timeout=0.01)
+            patient = asyncio.create_task(rx.recv(timeout=5))
+            with pytest.raises(TimeoutError):
+                await rx.recv(timeout=0.02)  # times out beside the patient receiver
+            await tx.send(Message(7, b"x"), to=f"127.0.0.1:{rx.port}", wait=1)
+            assert (await patient).payload == b"x"
+
+    asyncio.run(main())

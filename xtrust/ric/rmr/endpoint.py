@@ -253,9 +253,11 @@ class _Receiver:
             if ep._closed:
                 raise StopAsyncIteration
             waiter = ep._waiter
-            if waiter is None:
+            if waiter is None or waiter.done():
                 waiter = ep._waiter = ep._loop.create_future()
-            await waiter
+            # shielded: a receiver that is cancelled (recv's timeout) must not cancel
+            # the shared waiter under the other receivers, nor leave it cancelled
+            await asyncio.shield(waiter)
         return queue.popleft()
 
 
