@@ -31,8 +31,10 @@ __all__ = ["SUBCOMMANDS", "cli", "main"]
 SUBCOMMANDS: dict[str, str] = {
     "codec": "xtrust.ric.asn1.cli:codec",
     "doctor": "xtrust.doctor:doctor",
+    "e2sim": "xtrust.e2sim.cli:e2sim",
     "ric": "xtrust.ric.platform.cli:ric",
     "rmr": "xtrust.ric.rmr.cli:rmr",
+    "twin": "xtrust.e2sim.cli:twin",
 }
 
 

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from xtrust.errors import DecodeError, XTrustError
 from xtrust.log import get_logger
@@ -46,7 +48,7 @@ from xtrust.ric.asn1.e2ap_messages import (
     parse,
 )
 
-from .model import Cell
+from .model import CELL_MEAS_NAMES, Cell, connect_cells
 
 __all__ = ["KPM_FUNCTION_ID", "MEAS_NAMES", "RC_FUNCTION_ID", "E2Node"]
 
@@ -56,12 +58,44 @@ KPM_FUNCTION_ID = 2
 RC_FUNCTION_ID = 3
 
 #: the TS 28.552 measurements the simulated cells report
-MEAS_NAMES = (
-    "DRB.UEThpDl", "DRB.UEThpUl", "RRU.PrbUsedDl", "RRU.PrbUsedUl", "RRU.PrbAvailDl",
-    "RRU.PrbAvailUl", "RRU.PrbTotDl", "RRU.PrbTotUl", "RRC.ConnEstabAtt", "RRC.ConnEstabSucc",
-    "RRC.ConnMean", "RRC.ConnMax", "DRB.RlcSduDelayDl",
-)  # fmt: skip
+MEAS_NAMES = CELL_MEAS_NAMES
 _MEAN = {"DRB.UEThpDl", "DRB.UEThpUl", "DRB.RlcSduDelayDl", "RRU.PrbTotDl", "RRU.PrbTotUl"}
+
+#: E2SM-KPM test condition types the model can evaluate -> the UE measurement they test
+UE_TEST_KEYS = {"cQI": "CQI"}
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_counter(name: str) -> bool:
+    """Counters are reported as the change since the last report; the rest are gauges."""
+    return name.startswith(("RRC.ConnEstab", "MM.Ho", "RACH.", "CARR.WBCQIDist", "MR.NRScSSSINR"))
+
+
+def _matches(conditions: Sequence[kpm.TestCondition], values: dict[str, float | int]) -> bool:
+    """Matching UE conditions of format 4: AND, except where ``logical_or`` joins two."""
+    if not conditions:
+        return True
+    result: bool | None = None
+    join_or = False
+    for cond in conditions:
+        actual = values.get(UE_TEST_KEYS[cond.test_type])
+        wanted = cond.value[1] if cond.value is not None else None
+        if cond.expression in (None, "present"):
+            ok = actual is not None
+        elif actual is None or not isinstance(wanted, int | float):
+            ok = False
+        elif cond.expression == "equal":
+            ok = actual == wanted
+        elif cond.expression == "greaterthan":
+            ok = actual > wanted
+        elif cond.expression == "lessthan":
+            ok = actual < wanted
+        else:
+            ok = False
+        result = ok if result is None else (result or ok) if join_or else (result and ok)
+        join_or = cond.logical_or
+    return bool(result)
+
 
 COMPONENT = {
     "e2nodeComponentInterfaceType": "ng",
@@ -104,8 +138,16 @@ class _Report:
     meas: tuple[str, ...]
     granul_ms: int
     cell: int | None  # NR cell identity, None for the node level
+    ue_level: bool = False  # action definition format 4: one format-1 report per UE
+    conditions: tuple[kpm.TestCondition, ...] = ()
     task: asyncio.Task[None] | None = None
     sn: int = 0
+    #: (cell, counter) -> the cell's running total when this report last read it
+    seen: dict[tuple[int, str], float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        #: (name, is a counter) of each distinct measurement
+        self.kinds = tuple((n, _is_counter(n)) for n in dict.fromkeys(self.meas))
 
 
 @dataclass
@@ -121,6 +163,14 @@ class E2Node:
     seed: int = 0
     transport: str = "tcp"
     backoff_max: float = 5.0
+    #: model step; reporting periods are rounded to whole steps
+    step_ms: int = 100
+    #: simulated time of the first step (default: now); fix it for repeatable runs
+    start_time: float | None = None
+    #: simulated seconds per wall-clock second (the twin runs scenarios faster than life)
+    speed: float = 1.0
+    #: called with the simulated time before each model step (the scenario engine)
+    on_step: Callable[[float], None] | None = None
     cells: list[Cell] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=dict)
 
@@ -135,11 +185,16 @@ class E2Node:
                 for _ in range(self.ues_per_cell):
                     cell.add_ue()
                 self.cells.append(cell)
+        connect_cells(self.cells)  # UEs move between the cells of a node
         self.ran_name = f"gnb_{mcc}_{mnc}_{self.gnb_id:08x}"
         self.reports: dict[tuple[int, int], _Report] = {}
         self.conn: e2.E2Connection | None = None
         self.connected = asyncio.Event()
-        self._last_step = time.time()
+        self.step_s = self.step_ms / 1000.0
+        self.sim_t0 = time.time() if self.start_time is None else self.start_time
+        self.sim_now = self.sim_t0
+        self.snapshot: dict[int, dict[str, float | int]] = {}
+        self.totals: dict[int, dict[str, float]] = {}
 
     def count(self, what: str) -> None:
         self.counters[what] = self.counters.get(what, 0) + 1
@@ -229,13 +284,24 @@ class E2Node:
             if action.type == "report" and action.definition:
                 with contextlib.suppress(DecodeError, XTrustError):
                     definition = kpm.decode_action_definition(action.definition)
+            conditions: tuple[kpm.TestCondition, ...] = ()
+            if isinstance(definition, kpm.KpmActionDefinitionFormat4):
+                conditions = definition.matching_ue_conditions
+                if any(c.test_type not in UE_TEST_KEYS for c in conditions):
+                    definition = None  # a condition the model cannot evaluate
+                else:
+                    definition = definition.subscription
+                    ue_level = True
+            else:
+                ue_level = False
             if not isinstance(definition, kpm.KpmActionDefinitionFormat1):
                 not_admitted.append((action.id, Cause("ricRequest", "action-not-supported")))
                 continue
             names = tuple(str(m.meas_type) for m in definition.meas)
             cell = getattr(definition.cell_global_id, "nr_cell_id", None)
-            new.append(_Report(req.request_id, action.id, period_ms / 1000.0, names,
-                               definition.granul_period_ms, cell))  # fmt: skip
+            period = max(self.step_s, round(period_ms / self.step_ms) * self.step_s)
+            new.append(_Report(req.request_id, action.id, period, names,
+                               definition.granul_period_ms, cell, ue_level, conditions))  # fmt: skip
             admitted.append(action.id)
         if not admitted:
             await self._send(refuse(Cause("ricRequest", "action-not-supported")))
@@ -262,46 +328,116 @@ class E2Node:
 
     async def _reports(self, report: _Report) -> None:
         loop = asyncio.get_running_loop()
-        next_at = loop.time() + report.period
+        wall_period = report.period / self.speed
+        next_at = loop.time() + wall_period
+        # the report's own simulated clock: deterministic whatever the wall clock does
+        sim_t = self._grid(self.sim_now) + report.period
         while True:
             await asyncio.sleep(max(0.0, next_at - loop.time()))
-            next_at += report.period
-            now = time.time()
-            self.step(now)
-            values = self.measurements(report.cell)
-            record = tuple(values.get(n) for n in report.meas)
-            header = kpm.KpmIndicationHeader.at(now, sender_name=self.ran_name.replace("_", "-"),
-                                                vendor_name="XTRUST e2sim")  # fmt: skip
-            message = kpm.KpmIndicationMessageFormat1(
-                records=(record,), meas_names=report.meas, granul_period_ms=report.granul_ms
-            )
-            report.sn = (report.sn + 1) % 65536
-            ind = RicIndication(report.request_id, KPM_FUNCTION_ID, report.action_id,
-                                header.encode(), message.encode(), sn=report.sn)  # fmt: skip
+            next_at += wall_period
+            pdu = self.indication_pdu(report, sim_t)
+            sim_t += report.period
+            if pdu is None:
+                continue  # format 4 and no UE matches: nothing to report this period
             try:
-                await self._send(encode_indication(ind))
+                await self._send(pdu)
             except XTrustError:
                 return
             self.count("indications")
 
-    def step(self, now: float) -> None:
-        """Advance every cell to ``now`` (at most once per 10 ms)."""
-        dt = now - self._last_step
-        if dt < 0.01:
-            return
-        for cell in self.cells:
-            cell.step(now, min(dt, 60.0))
-        self._last_step = now
+    def indication_pdu(self, report: _Report, sim_t: float) -> bytes | None:
+        """The RIC Indication of ``report`` at simulated time ``sim_t`` (None: nothing to say)."""
+        self.advance_to(sim_t)
+        header = kpm.KpmIndicationHeader.at(sim_t, sender_name=self.ran_name.replace("_", "-"),
+                                            vendor_name="XTRUST e2sim")  # fmt: skip
+        message: Any
+        if report.ue_level:
+            message = kpm.KpmIndicationMessageFormat3(tuple(
+                kpm.UeMeasReport(self.ue_id(ue), kpm.KpmIndicationMessageFormat1(
+                    records=(tuple(values.get(n) for n in report.meas),),
+                    meas_names=report.meas, granul_period_ms=report.granul_ms,
+                ))
+                for ue, values in self.ue_values(report)
+            ))  # fmt: skip
+            if not message.reports:
+                return None
+        else:
+            values = self.report_values(report)
+            message = kpm.KpmIndicationMessageFormat1(
+                records=(tuple(values.get(n) for n in report.meas),),
+                meas_names=report.meas, granul_period_ms=report.granul_ms,
+            )  # fmt: skip
+        report.sn = (report.sn + 1) % 65536
+        ind = RicIndication(report.request_id, KPM_FUNCTION_ID, report.action_id,
+                            header.encode(), message.encode(), sn=report.sn)  # fmt: skip
+        return encode_indication(ind)
 
-    def measurements(self, cell_id: int | None) -> dict[str, float | int]:
-        cells = [c for c in self.cells if cell_id is None or c.cell_id == cell_id]
-        per = [c.measurements() for c in cells]
+    def _grid(self, t: float) -> float:
+        steps = round((t - self.sim_t0) / self.step_s)
+        return self.sim_t0 + steps * self.step_s
+
+    def advance_to(self, t: float) -> None:
+        """Step every cell in fixed ``step_ms`` steps up to simulated time ``t``."""
+        while self.sim_now + self.step_s <= t + 1e-9:
+            self.sim_now += self.step_s
+            if self.on_step is not None:
+                self.on_step(self.sim_now)
+            for cell in self.cells:
+                cell.step(self.sim_now, self.step_s)
+                snap = cell.measurements()
+                totals = self.totals.get(cell.cell_id)
+                if totals is None:
+                    totals = self.totals[cell.cell_id] = {n: 0 for n in snap if _is_counter(n)}
+                for name in totals:
+                    totals[name] += snap.get(name, 0)
+                self.snapshot[cell.cell_id] = snap
+
+    def report_values(self, report: _Report) -> dict[str, float | int]:
+        """Cell (or node) values for a report: gauges now, counters since its last report."""
+        ids = [c.cell_id for c in self.cells if report.cell is None or c.cell_id == report.cell]
+        if len(ids) == 1:  # the usual cell-level report: no aggregation
+            cid = ids[0]
+            snap, totals, seen = self.snapshot.get(cid, {}), self.totals.get(cid, {}), report.seen
+            single: dict[str, float | int] = {}
+            for name, counter in report.kinds:
+                if counter:
+                    total = totals.get(name, 0)
+                    single[name] = total - seen.get((cid, name), 0)
+                    seen[(cid, name)] = total
+                elif name in snap:
+                    single[name] = snap[name]
+            return single
         out: dict[str, float | int] = {}
-        for name in MEAS_NAMES:
-            vals = [p[name] for p in per]
-            total = sum(vals)
-            out[name] = round(total / len(vals), 2) if name in _MEAN and vals else total
+        for name, counter in report.kinds:
+            vals: list[float] = []
+            for cid in ids:
+                if counter:
+                    total = self.totals.get(cid, {}).get(name, 0)
+                    key = (cid, name)
+                    vals.append(total - report.seen.get(key, 0))
+                    report.seen[key] = total
+                else:
+                    v = self.snapshot.get(cid, {}).get(name)
+                    if v is not None:
+                        vals.append(v)
+            if vals:
+                out[name] = round(sum(vals) / len(vals), 2) if name in _MEAN else sum(vals)
         return out
+
+    def ue_values(self, report: _Report) -> list[tuple[int, dict[str, float | int]]]:
+        """(UE, values) of every UE that matches the report's conditions (format 4)."""
+        out = []
+        for c in self.cells:
+            if report.cell is not None and c.cell_id != report.cell:
+                continue
+            for ue, values in sorted(c.ue_measurements().items()):
+                if _matches(report.conditions, values):
+                    out.append((ue, values))
+        return out
+
+    def ue_id(self, ue: int) -> kpm.GnbUeId:
+        return kpm.GnbUeId(ue, kpm.Guami(self.plmn_id, amf_region_id=1, amf_set_id=1,
+                                         amf_pointer=0))  # fmt: skip
 
     async def _control(self, req: RicControlRequest) -> None:
         def failure(cause: Cause) -> E2apMessage:
@@ -334,10 +470,7 @@ class E2Node:
             dest = next(
                 (c for c in self.cells if c.cell_id == getattr(target, "nr_cell_id", -1)), None
             )
-            moved = owner.ues.pop(ue)
-            if dest is not None:
-                dest.ues[ue] = moved
-            owner.handed_over += 1
+            owner.handover(ue, dest)
         else:
             await self._send(failure(Cause("ricRequest", "action-not-supported")))
             return

@@ -484,7 +484,7 @@ def _put_format1(w: _Writer, value: Any) -> None:
         _put_u32(w, value["granulPeriod"], 1)
 
 
-class FrozenInfoList(list):  # type: ignore[type-arg]
+class FrozenInfoList(list[Any]):
     """A measInfoList value that its maker promises never to change: the typed
     API (:mod:`.kpm`) builds one per distinct list of measurement infos and
     reuses it, so its encoding is done once and kept."""

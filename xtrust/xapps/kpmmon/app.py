@@ -47,8 +47,9 @@ class CellRow:
 class KpmMonitor(XApp):
     policy_types: ClassVar[dict[int, dict[str, Any] | None]] = {20008: POLICY_SCHEMA}
 
-    def __init__(self, *args: Any, live: bool | None = None, **kwargs: Any):
+    def __init__(self, *args: Any, live: bool | None = None, quiet: bool = False, **kwargs: Any):
         super().__init__(*args, **kwargs)
+        self.quiet = quiet
         self.rows: dict[str, CellRow] = {}
         self.max_prb_pct: int | None = None
         self.live = sys.stdout.isatty() if live is None else live
@@ -84,7 +85,7 @@ class KpmMonitor(XApp):
             old = self.rows.get(ind.meid)
             self.rows[ind.meid] = CellRow(ind.meid, dict(row), time.time(),
                                           (old.reports if old else 0) + 1)  # fmt: skip
-        if not self.live:
+        if not self.live and not self.quiet:
             r = self.rows[ind.meid]
             flag = " OVER LIMIT" if self.over_limit(r) else ""
             print(f"{ind.meid} " + " ".join(f"{k}={v}" for k, v in r.values.items()) + flag,
