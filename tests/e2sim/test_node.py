@@ -173,3 +173,60 @@ def test_meas_names_are_ts_28_552() -> None:
     assert {"DRB.UEThpDl", "DRB.UEThpUl", "RRU.PrbUsedDl", "RRU.PrbUsedUl", "RRU.PrbTotDl",
             "RRC.ConnEstabAtt", "RRC.ConnEstabSucc", "RRC.ConnMean",
             "DRB.RlcSduDelayDl"} <= set(MEAS_NAMES)  # fmt: skip
+
+
+def format4(names: tuple[str, ...], cond: kpm.TestCondition) -> bytes:
+    sub = kpm.KpmActionDefinitionFormat1(tuple(kpm.MeasInfo(n) for n in names), 100)
+    return kpm.KpmActionDefinitionFormat4((cond,), sub).encode()
+
+
+def test_ue_level_reports_with_matching_conditions() -> None:
+    names = ("DRB.UEThpDl", "CQI")
+
+    async def main() -> None:
+        async with RicLite(cfg()) as ric:
+            node = E2Node(0x19E, "127.0.0.1", ric.e2_port, ues_per_cell=6, seed=2)
+            task = asyncio.create_task(node.run())
+            xapp = Endpoint(0, host="127.0.0.1", use_env=False)
+            await xapp.start()
+            try:
+                await asyncio.wait_for(node.connected.wait(), 5)
+                every = kpm.TestCondition("cQI", "greaterthan", ("valueInt", -1))
+                reply = await subscribe(ric, xapp, node, format4(names, every))
+                assert reply.mtype == mtypes.RIC_SUB_RESP
+                msg = await xapp.recv(timeout=5)
+                body = kpm.decode_indication_message(require_indication(msg.payload).message)
+                assert isinstance(body, kpm.KpmIndicationMessageFormat3)
+                ues = {r.ue_id.amf_ue_ngap_id for r in body.reports}  # type: ignore[union-attr]
+                assert ues and len(ues) == len(body.reports)  # one report per UE
+                for r in body.reports:
+                    (row,) = r.report.rows()
+                    assert tuple(row) == names and 0 <= row["CQI"] <= 15
+                # a condition no UE meets: the node says nothing for that subscription
+                none = kpm.TestCondition("cQI", "greaterthan", ("valueInt", 15))
+                req = RicSubscriptionRequest(
+                    RicRequestId(5, 2), KPM_FUNCTION_ID,
+                    (kpm.KpmEventTrigger(100).encode(),
+                     [RicAction(1, "report", format4(names, none))]),
+                )  # fmt: skip
+                await xapp.send(Message(mtypes.RIC_SUB_REQ, req.encode(), meid=node.ran_name),
+                                to=ric.rmr_address, wait=1)  # fmt: skip
+                got = None
+                while got is None or got.mtype != mtypes.RIC_SUB_RESP:
+                    got = await xapp.recv(timeout=5)
+                quiet_sub = got.sub_id
+                seen = set()
+                for _ in range(8):
+                    seen.add((await xapp.recv(timeout=5)).sub_id)
+                assert quiet_sub not in seen
+                # a test the model cannot evaluate is refused
+                rsrp = kpm.TestCondition("rSRP", "greaterthan", ("valueInt", -100))
+                reply = await subscribe(ric, xapp, node, format4(names, rsrp))
+                while reply.mtype == mtypes.RIC_INDICATION:
+                    reply = await xapp.recv(timeout=5)
+                assert reply.mtype == mtypes.RIC_SUB_FAILURE
+            finally:
+                task.cancel()
+                await xapp.close()
+
+    asyncio.run(asyncio.wait_for(main(), 30))
