@@ -25,7 +25,7 @@ from xtrust.e2sim.node import RC_FUNCTION_ID, E2Node
 from xtrust.ric.asn1.kpm import GnbUeId, Guami
 from xtrust.ric.platform import RicLite, RicLiteConfig
 from xtrust.ric.sdl import MemorySdl
-from xtrust.xapps.kpmmon import DESCRIPTOR, POLICY_SCHEMA, KpmMonitor, run_live
+from xtrust.xapps.kpmmon import POLICY_SCHEMA, KpmMonitor, run_live
 
 
 def say(text: str) -> None:
@@ -51,17 +51,8 @@ async def demo(duration: float, n_nodes: int, live: bool | None) -> None:
         tasks = [asyncio.create_task(n.run()) for n in nodes]
         await wait_until(lambda: all(n.connected.is_set() for n in nodes), 5, "E2 Setup")
         say(f"{n_nodes} simulated gNB(s) set up: {', '.join(n.ran_name for n in nodes)}")
-        app = KpmMonitor(
-            config=str(DESCRIPTOR),
-            ric=ric.rmr_address,
-            sdl=sdl,
-            rmr_port=0,
-            http_port=0,
-            host="127.0.0.1",
-            env={},
-            live=live,
-            appmgr=f"http://127.0.0.1:{ric.http_port}/ric/v1",  # register: RIC-lite learns
-        )  # the policy types and message types from the descriptor
+        # registered with RIC-lite, which so learns its message and A1 policy types
+        app = KpmMonitor.attached_to(ric, sdl, live=live)
         async with app:
             await wait_until(lambda: len(app.rows) == n_nodes, 10, "KPM indications")
             say("KPM indications arriving from every node")

@@ -168,20 +168,9 @@ async def run_twin(
         try:
             say(f"RIC-lite up; {cfg.nodes} gNB(s) x {cfg.cells_per_node} cell(s) connecting")
             if "kpmmon" in cfg.xapps:
-                from xtrust.xapps.kpmmon import DESCRIPTOR, KpmMonitor
+                from xtrust.xapps.kpmmon import KpmMonitor
 
-                mon = KpmMonitor(
-                    config=str(DESCRIPTOR),
-                    ric=ric.rmr_address,
-                    sdl=sdl,
-                    rmr_port=0,
-                    http_port=0,
-                    host="127.0.0.1",
-                    env={},
-                    live=False,
-                    quiet=True,
-                    appmgr=f"http://127.0.0.1:{ric.http_port}/ric/v1",
-                )
+                mon = KpmMonitor.attached_to(ric, sdl, live=False, quiet=True)
                 mon.controls["period_ms"] = cfg.period_ms
                 await mon.start()
                 apps.append(mon)

@@ -34,6 +34,7 @@ from xtrust.ric.asn1.e2ap_messages import (
 )
 from xtrust.ric.asn1.kpm import EutraCgi, NrCgi, UeId
 from xtrust.ric.rmr import Message, SendError
+from xtrust.ric.subscriptions import _octets
 
 if TYPE_CHECKING:
     from xtrust.ric.observability import XAppMetrics
@@ -74,17 +75,6 @@ class ControlAck:
     def rc_outcome(self) -> rc.RcControlOutcome | None:
         """The outcome decoded as an E2SM-RC control outcome (None when absent)."""
         return None if self.outcome is None else rc.RcControlOutcome.decode(self.outcome)
-
-
-def _octets(value: Any, what: str) -> bytes:
-    if isinstance(value, bytes | bytearray):
-        return bytes(value)
-    encode = getattr(value, "encode", None)
-    if callable(encode):
-        out = encode()
-        if isinstance(out, bytes | bytearray):
-            return bytes(out)
-    raise InputError(f"{what} must be bytes or have encode() -> bytes, got {type(value).__name__}")
 
 
 class ControlClient:

@@ -15,7 +15,7 @@ from xtrust.e2sim.node import RC_FUNCTION_ID, E2Node
 from xtrust.ric.asn1.kpm import GnbUeId, Guami
 from xtrust.ric.platform import RicLite, RicLiteConfig
 from xtrust.ric.sdl import MemorySdl
-from xtrust.xapps.kpmmon import DESCRIPTOR, POLICY_SCHEMA, KpmMonitor
+from xtrust.xapps.kpmmon import POLICY_SCHEMA, KpmMonitor
 
 
 async def until(cond: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -36,17 +36,7 @@ def test_example_xapp_end_to_end_on_ric_lite() -> None:
             for n in nodes:  # 200 ms reports keep the test short
                 n.backoff_max = 0.5
             tasks = [asyncio.create_task(n.run()) for n in nodes]
-            app = KpmMonitor(
-                config=str(DESCRIPTOR),
-                ric=ric.rmr_address,
-                sdl=sdl,
-                rmr_port=0,
-                http_port=0,
-                host="127.0.0.1",
-                env={},
-                live=False,
-                appmgr=f"http://127.0.0.1:{ric.http_port}/ric/v1",
-            )
+            app = KpmMonitor.attached_to(ric, sdl, live=False)
             app.controls["period_ms"] = 200
             try:
                 async with app:

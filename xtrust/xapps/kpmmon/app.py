@@ -56,6 +56,19 @@ class KpmMonitor(XApp):
         self._watch: asyncio.Task[None] | None = None
         self.subscribed: set[str] = set()
 
+    @classmethod
+    def attached_to(cls, ric: Any, sdl: Any, **kwargs: Any) -> KpmMonitor:
+        """A monitor in the same process as a :class:`~xtrust.ric.platform.RicLite`:
+        loopback ports, the RIC's SDL (so its RNIB), and registered with the RIC so
+        that it learns the monitor's message and A1 policy types."""
+        for key, value in {
+            "config": str(DESCRIPTOR), "ric": ric.rmr_address, "sdl": sdl, "rmr_port": 0,
+            "http_port": 0, "host": "127.0.0.1", "env": {},
+            "appmgr": f"http://127.0.0.1:{ric.http_port}/ric/v1",
+        }.items():  # fmt: skip
+            kwargs.setdefault(key, value)
+        return cls(**kwargs)
+
     async def on_start(self) -> None:
         self._watch = asyncio.get_running_loop().create_task(self._discover())
 
