@@ -38,6 +38,7 @@ from .hooks import AllowAllControl, ControlAdmission, RoutingPolicy, SenderInfo
 from .outbox import Outboxes
 from .registry import Registry, TableRoutingPolicy
 from .submgr import SubscriptionManager
+from .submgr_rest import SubmgrRest
 
 __all__ = ["RicLite"]
 
@@ -129,6 +130,7 @@ class RicLite:
             admission=admission or AllowAllControl(),
         )
         self.a1 = A1Mediator(self.registry, self.out)
+        self.submgr_rest = SubmgrRest(self.submgr)
         self.rtmgr: RouteManager | None = None
         self.counters: dict[str, int] = {}
         self.e2_port = self.rmr_port = self.http_port = 0
@@ -178,6 +180,7 @@ class RicLite:
             await self.rtmgr.start()
         app = web.Application(client_max_size=1 << 20)
         app.add_routes(self.a1.routes())
+        app.add_routes(self.submgr_rest.routes())
         app.add_routes(
             [
                 web.post("/ric/v1/register", self._http_register),
@@ -221,6 +224,7 @@ class RicLite:
         await self.e2t.close()
         if self._runner is not None:
             await self._runner.cleanup()
+        await self.submgr_rest.close()
         if self.rtmgr is not None:
             await self.rtmgr.close()
         await self.out.close()

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,8 +61,11 @@ log = get_logger("ric.platform.submgr")
 
 @dataclass
 class Subscriber:
-    endpoint: str
+    endpoint: str  # where indications go (the xApp's RMR listener)
     request_id: RicRequestId  # the xApp's own RICrequestID, echoed in answers
+    #: REST subscribers (submgr API) are told the outcome by this callback
+    #: (subscription id, None on success or the failure cause) instead of by RMR
+    notify: Callable[[int, Cause | None], None] | None = None
 
 
 @dataclass
@@ -128,12 +132,15 @@ class SubscriptionManager:
     def _reply(self, endpoint: str, mtype: int, payload: bytes, sub_id: int, meid: str) -> None:
         self.out.put(endpoint, Message(mtype, payload, sub_id=sub_id, meid=meid))
 
-    def _fail_sub(
-        self, endpoint: str, meid: str, req: RicSubscriptionRequest, cause: Cause
+    def _fail(
+        self, s: Subscriber, ran_function_id: int, cause: Cause, sub_id: int, meid: str
     ) -> None:
         self.count("subscription_failures")
-        payload = RicSubscriptionFailure(req.request_id, req.ran_function_id, cause).encode()
-        self._reply(endpoint, mtypes.RIC_SUB_FAILURE, payload, -1, meid)
+        if s.notify is not None:
+            s.notify(sub_id, cause)
+            return
+        payload = RicSubscriptionFailure(s.request_id, ran_function_id, cause).encode()
+        self._reply(s.endpoint, mtypes.RIC_SUB_FAILURE, payload, sub_id, meid)
 
     def _node_request(self, sub: Subscription) -> bytes:
         return RicSubscriptionRequest(
@@ -168,20 +175,25 @@ class SubscriptionManager:
         if not isinstance(req, RicSubscriptionRequest):
             self.count("malformed_from_xapp")
             return
-        node = self.e2t.nodes.get(msg.meid)
+        await self.subscribe(msg.meid, req, Subscriber(sender.endpoint, req.request_id))
+
+    async def subscribe(
+        self, meid: str, req: RicSubscriptionRequest, subscriber: Subscriber
+    ) -> None:
+        """Add ``subscriber`` to the E2 subscription ``req`` describes on node ``meid``
+        (merging with an identical one); the subscriber is answered when it is known."""
+        fid = req.ran_function_id
+        node = self.e2t.nodes.get(meid)
         if node is None or not node.connected:
-            self._fail_sub(sender.endpoint, msg.meid, req, Cause("ricRequest", "system-not-ready"))
+            self._fail(subscriber, fid, Cause("ricRequest", "system-not-ready"), -1, meid)
             return
-        if req.ran_function_id not in node.functions:
-            self._fail_sub(
-                sender.endpoint, msg.meid, req, Cause("ricRequest", "ran-function-id-invalid")
-            )
+        if fid not in node.functions:
+            self._fail(subscriber, fid, Cause("ricRequest", "ran-function-id-invalid"), -1, meid)
             return
-        subscriber = Subscriber(sender.endpoint, req.request_id)
-        key = (node.ran_name, req.ran_function_id, req.event_trigger, tuple(req.actions))
+        key = (node.ran_name, fid, req.event_trigger, tuple(req.actions))
         sub = self.by_key.get(key)
         if sub is not None and sub.state == "active":
-            sub.subscribers[sender.endpoint] = subscriber
+            sub.subscribers[subscriber.endpoint] = subscriber
             self.count("subscriptions_merged")
             self._answer(sub, subscriber)
             return
@@ -190,11 +202,7 @@ class SubscriptionManager:
             self.count("subscriptions_merged")
             return
         sub = Subscription(
-            self._allocate(),
-            node.ran_name,
-            req.ran_function_id,
-            req.event_trigger,
-            tuple(req.actions),
+            self._allocate(), node.ran_name, fid, req.event_trigger, tuple(req.actions)
         )
         sub.waiters.append(subscriber)
         self.subs[sub.sub_id] = sub
@@ -206,9 +214,12 @@ class SubscriptionManager:
         except Exception as exc:
             log.warning("cannot send subscription to %s: %s", node.ran_name, exc)
             self._drop(sub)
-            self._fail_sub(sender.endpoint, msg.meid, req, Cause("ricRequest", "system-not-ready"))
+            self._fail(subscriber, fid, Cause("ricRequest", "system-not-ready"), -1, meid)
 
     def _answer(self, sub: Subscription, s: Subscriber) -> None:
+        if s.notify is not None:
+            s.notify(sub.sub_id, None)
+            return
         payload = RicSubscriptionResponse(
             s.request_id,
             sub.ran_function_id,
@@ -240,6 +251,17 @@ class SubscriptionManager:
             return
         sub.delete_waiters.append(subscriber)
         await self._delete_on_node(sub)
+
+    async def remove(self, sub_id: int, endpoint: str) -> bool:
+        """Take ``endpoint`` off subscription ``sub_id`` (deleting it on the node when it
+        was the last subscriber); False when it was not subscribed."""
+        sub = self.subs.get(sub_id)
+        if sub is None or endpoint not in sub.subscribers:
+            return False
+        del sub.subscribers[endpoint]
+        if not sub.subscribers and sub.state == "active":
+            await self._delete_on_node(sub)
+        return True
 
     def _delete_answer(self, sub: Subscription, s: Subscriber) -> None:
         payload = RicSubscriptionDeleteResponse(s.request_id, sub.ran_function_id).encode()
@@ -324,12 +346,7 @@ class SubscriptionManager:
                     "E2 node %s refused subscription %d: %s", node.ran_name, sub.sub_id, msg.cause
                 )
                 for s in [*sub.waiters, *sub.subscribers.values()]:
-                    payload = RicSubscriptionFailure(
-                        s.request_id, sub.ran_function_id, msg.cause
-                    ).encode()
-                    self._reply(
-                        s.endpoint, mtypes.RIC_SUB_FAILURE, payload, sub.sub_id, sub.ran_name
-                    )
+                    self._fail(s, sub.ran_function_id, msg.cause, sub.sub_id, sub.ran_name)
                 self._drop(sub)
         elif code == 9 and sub.state == "deleting":
             self._finish_delete(sub)
@@ -345,10 +362,8 @@ class SubscriptionManager:
         if sub.state in ("pending", "resubscribing"):
             log.warning("E2 node %s did not answer subscription %d", sub.ran_name, sub_id)
             for s in [*sub.waiters, *sub.subscribers.values()]:
-                payload = RicSubscriptionFailure(
-                    s.request_id, sub.ran_function_id, Cause("ricRequest", "unspecified")
-                ).encode()
-                self._reply(s.endpoint, mtypes.RIC_SUB_FAILURE, payload, sub_id, sub.ran_name)
+                cause = Cause("ricRequest", "unspecified")
+                self._fail(s, sub.ran_function_id, cause, sub_id, sub.ran_name)
             self._drop(sub)
 
     async def on_node_up(self, node: NodeSession) -> None:
