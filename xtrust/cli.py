@@ -30,6 +30,7 @@ __all__ = ["SUBCOMMANDS", "cli", "main"]
 #: name -> "module:attribute" of a click command; imported on first use.
 SUBCOMMANDS: dict[str, str] = {
     "codec": "xtrust.ric.asn1.cli:codec",
+    "detect": "xtrust.xapps.anomaly.cli:detect",
     "doctor": "xtrust.doctor:doctor",
     "e2sim": "xtrust.e2sim.cli:e2sim",
     "ric": "xtrust.ric.platform.cli:ric",
