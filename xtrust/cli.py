@@ -35,6 +35,7 @@ SUBCOMMANDS: dict[str, str] = {
     "e2sim": "xtrust.e2sim.cli:e2sim",
     "ric": "xtrust.ric.platform.cli:ric",
     "rmr": "xtrust.ric.rmr.cli:rmr",
+    "segment": "xtrust.xapps.segmentation.cli:segment",
     "twin": "xtrust.e2sim.cli:twin",
 }
 
