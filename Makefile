@@ -51,6 +51,8 @@ bench: venv
 	$(BIN)/python bench/bench_ric_lite.py
 	$(BIN)/python bench/bench_e2sim.py
 	$(BIN)/python bench/calibrate_coloran.py
+	$(BIN)/python bench/eval_mobiflow.py
+	$(BIN)/python bench/bench_segmentation.py
 	$(BIN)/python bench/fuzz_codec.py --seconds 60
 
 # Regenerate the committed RNIB protobuf module from xtrust/ric/rnib/nodeb.proto.
