@@ -51,7 +51,7 @@ bench: venv
 	$(BIN)/python bench/bench_ric_lite.py
 	$(BIN)/python bench/bench_e2sim.py
 	$(BIN)/python bench/calibrate_coloran.py
-	$(BIN)/python bench/eval_mobiflow.py
+	$(BIN)/python bench/eval_mobiflow.py --data ../shared/data/mobiflow
 	$(BIN)/python bench/bench_segmentation.py
 	$(BIN)/python bench/fuzz_codec.py --seconds 60
 
