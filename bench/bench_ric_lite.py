@@ -27,6 +27,7 @@ import sys
 import time
 from typing import Any
 
+from xtrust.e2sim.node import COMPONENT
 from xtrust.ric import e2, mtypes
 from xtrust.ric.asn1 import kpm
 from xtrust.ric.asn1.e2ap_fast import encode_indication
@@ -45,14 +46,6 @@ from xtrust.ric.asn1.e2ap_messages import (
 from xtrust.ric.rmr import Endpoint, Message
 
 _LEN = struct.Struct(">I")
-COMPONENT = {
-    "e2nodeComponentInterfaceType": "ng",
-    "e2nodeComponentID": ("e2nodeComponentInterfaceTypeNG", {"amf-name": "amf"}),
-    "e2nodeComponentConfiguration": {
-        "e2nodeComponentRequestPart": b"a",
-        "e2nodeComponentResponsePart": b"b",
-    },
-}
 STAMP = struct.Struct(">d")
 
 
