@@ -96,3 +96,10 @@ def test_e2sim_run_against_ric_lite_process(tmp_path: Path) -> None:
     finally:
         ric.terminate()
         ric.wait(timeout=10)
+
+
+def test_twin_refuses_an_unwritable_report_before_running(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(InputError, match="--report"):
+        asyncio.run(run_twin(TwinConfig(report=str(blocker / "sub" / "r.json"))))

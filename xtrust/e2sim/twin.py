@@ -94,6 +94,11 @@ async def run_twin(
 
     cfg.validate()
     scenario = load_scenario(cfg.scenario)  # validated before anything starts
+    if cfg.report:
+        try:  # fail now, not after the run
+            Path(cfg.report).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"--report {cfg.report}: {exc.strerror or exc}") from None
     say = progress or (lambda _text: None)
     gt_path = (
         Path(cfg.ground_truth)
@@ -242,7 +247,11 @@ def _read_jsonl(path: Path) -> list[Any]:
 
 def _write_json(path: Path, doc: dict[str, Any]) -> None:
     """Write atomically: a report is either whole or absent."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=2, default=str))
-    tmp.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(doc, indent=2, default=str))
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"cannot write the report {path}: {exc.strerror or exc}") from None

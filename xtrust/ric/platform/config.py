@@ -72,6 +72,11 @@ class RicLiteConfig:
         unknown = sorted(set(doc) - known)
         if unknown:
             raise ConfigError("unknown setting", field=unknown[0], source=source)
-        cfg = cls(**doc)
-        cfg.validate()
+        try:
+            cfg = cls(**doc)
+            cfg.validate()
+        except ConfigError as exc:
+            raise ConfigError(exc.message, source=source) from None
+        except TypeError as exc:
+            raise ConfigError(str(exc), source=source) from None
         return cfg
