@@ -53,6 +53,7 @@ bench: venv
 	$(BIN)/python bench/calibrate_coloran.py
 	$(BIN)/python bench/eval_mobiflow.py --data ../shared/data/mobiflow
 	$(BIN)/python bench/bench_segmentation.py
+	$(BIN)/python bench/eval_kpm.py
 	$(BIN)/python bench/fuzz_codec.py --seconds 60
 
 # Regenerate the committed RNIB protobuf module from xtrust/ric/rnib/nodeb.proto.

@@ -1,0 +1,327 @@
+"""Cell-level KPM anomaly detection: per-cell robust online baselines and attack rules.
+
+Each cell report (the TS 28.552 measurements of :meth:`xtrust.e2sim.model.Cell.measurements`,
+or any dict with some of those names) is reduced to a few features:
+
+============ =================================================================
+``thp_dl``    log(1 + ``DRB.UEThpDl``): mean DL throughput of the UEs with data
+``prb_dl``    log(1 + ``RRU.PrbTotDl``): DL PRB usage, % (bursty: the log tames it)
+``cqi``       mean wideband CQI of ``CARR.WBCQIDist.BinX.Bin1.Bin1``
+``sinr``      mean SS-SINR bin of ``MR.NRScSSSINR.BinX``
+``att``       log(1 + ``RRC.ConnEstabAtt``)
+``succ``      log(1 + ``RRC.ConnEstabSucc``)
+``fail``      log(1 + ``RRC.ConnEstabFailCause.NetworkReject`` + ``...NoReply``)
+``conn``      log(1 + ``RRC.ConnMean``)
+============ =================================================================
+
+A feature whose measurements are missing (or a distribution with fewer than
+:data:`MIN_DIST_REPORTS` reports, a DL throughput of 0: no UE had data) is skipped
+for that report, and a report of an empty cell (``RRC.ConnMean`` 0) is neither
+judged nor learnt. Per feature, a :class:`CellDetector` keeps an exponentially
+weighted mean and an exponentially weighted mean absolute deviation (the robust
+scale is 1.25 x that, floored per feature so that a quiet counter does not make a
+single event look huge). The first ``warmup`` reports only learn (plain running
+averages); afterwards each report gets a robust z-score per feature, clipped to
+``clip``, and a score: the largest z in the direction an attack moves that
+feature (:data:`ATTACK_SIGN`: fewer UEs or more throughput per UE is a change, not
+a threat). A report whose score reaches
+``threshold`` is *anomalous* and is not learnt from (an attack does not become the
+baseline); the others are learnt from winsorised at ``winsor`` scales. An
+:class:`Alert` is raised for an anomalous report when ``k`` of the last ``n``
+reports were anomalous (persistence keeps single outliers quiet); one
+whose deviations match no attack class alerts only from ``unknown_threshold``.
+
+The attack class comes from which features moved and which way
+(:func:`classify`): ``jamming`` (SINR or CQI down), ``fake-bs`` (setup attempts
+and failures up, few successes), ``ue-flood`` (connected UEs well up, with PRB use up
+or saturated, or per-UE throughput moved), ``signalling-storm`` (attempts and successes up, PRB
+use not up); anything else is :data:`UNKNOWN_KPM`.
+
+The hot path (:meth:`CellDetector.update`) allocates nothing for a report that
+raises no alert: state lives in preallocated lists, persistence in a bit mask.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+
+from xtrust.e2sim.model import CQI_DIST_NAMES, SINR_DIST_NAMES
+from xtrust.errors import ConfigError
+
+__all__ = [
+    "FEATURES",
+    "UNKNOWN_KPM",
+    "Alert",
+    "CellDetector",
+    "Deviation",
+    "KpmConfig",
+    "KpmDetector",
+    "classify",
+]
+
+#: feature names, in the order of the state lists
+FEATURES = ("thp_dl", "prb_dl", "cqi", "sinr", "att", "succ", "fail", "conn")
+THP, PRB, CQI, SINR, ATT, SUCC, FAIL, CONN = range(len(FEATURES))
+_NF = len(FEATURES)
+#: smallest robust scale per feature (log features: ~15-40 %; CQI
+#: and SINR: a fraction of a bin)
+SCALE_FLOOR = (0.15, 0.15, 0.3, 0.15, 0.35, 0.35, 0.35, 0.08)
+#: the direction in which each feature moves under attack (+1 up, -1 down): only
+#: deviations that way count towards the score (fewer UEs, better radio or more
+#: throughput per UE are changes, not threats)
+ATTACK_SIGN = (-1.0, 1.0, -1.0, -1.0, 1.0, 1.0, 1.0, 1.0)
+UNKNOWN_KPM = "kpm-anomaly"
+#: a CQI or SINR distribution with fewer reports than this is not judged (too noisy)
+MIN_DIST_REPORTS = 3
+SATURATED_PCT = 90.0  # DL PRB usage from which a cell counts as saturated
+
+_CQI_BINS = tuple(zip(CQI_DIST_NAMES, range(len(CQI_DIST_NAMES)), strict=True))
+_SINR_BINS = tuple(zip(SINR_DIST_NAMES, range(len(SINR_DIST_NAMES)), strict=True))
+_LOG1P = math.log1p
+
+
+@dataclass(frozen=True, slots=True)
+class KpmConfig:
+    """Tuning of the detector (defaults: 1 s reports)."""
+
+    alpha: float = 0.02  # EW learning rate after warm-up (memory ~ 1/alpha reports)
+    warmup: int = 30  # reports learnt before any scoring
+    threshold: float = 5.0  # score (max signed z) from which a report is anomalous
+    deviate: float = 3.0  # |z| from which a feature counts as deviated (classification)
+    k: int = 2  # alert when k of the last n reports are anomalous
+    n: int = 3
+    clip: float = 20.0  # |z| is clipped here
+    #: an anomaly that matches no attack class alerts only from this score
+    unknown_threshold: float = 12.0
+    winsor: float = 3.0  # learning clips values to baseline +- winsor x scale
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.alpha < 1.0:
+            raise ConfigError("must be in (0, 1)", field="alpha", source="KpmConfig")
+        if self.warmup < 2:
+            raise ConfigError("must be at least 2", field="warmup", source="KpmConfig")
+        if not 1 <= self.k <= self.n <= 62:
+            raise ConfigError("need 1 <= k <= n <= 62", field="k", source="KpmConfig")
+        if (
+            self.threshold <= 0
+            or self.deviate <= 0
+            or self.clip < self.threshold
+            or self.unknown_threshold < self.threshold
+        ):
+            raise ConfigError("need 0 < deviate, 0 < threshold <= clip", field="threshold",
+                              source="KpmConfig")  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Deviation:
+    """One deviated feature of an alert: its value, baseline (EW mean) and robust z."""
+
+    name: str
+    value: float
+    baseline: float
+    z: float
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    cell: Hashable
+    time: float
+    score: float
+    attack_class: str
+    features: tuple[Deviation, ...]
+
+
+def classify(z: list[float], raw_att: float, raw_succ: float, prb_pct: float,
+             deviate: float) -> str:  # fmt: skip
+    """The attack class from the signed z-scores (in :data:`FEATURES` order).
+
+    ``raw_att`` / ``raw_succ``: this report's RRC setup attempts and successes;
+    ``prb_pct``: its DL PRB usage, % (saturation counts as PRB use up).
+    """
+    if z[SINR] <= -deviate or z[CQI] <= -deviate:
+        return "jamming"
+    if z[FAIL] >= deviate and z[ATT] >= deviate and raw_succ < 0.5 * raw_att:
+        return "fake-bs"
+    prb_up = z[PRB] >= deviate or prb_pct >= SATURATED_PCT
+    if z[CONN] >= 2.0 * deviate and (prb_up or z[THP] <= -deviate or z[THP] >= deviate):
+        return "ue-flood"
+    if z[ATT] >= deviate and z[SUCC] >= deviate and not prb_up:
+        return "signalling-storm"
+    return UNKNOWN_KPM
+
+
+class CellDetector:
+    """The baselines and persistence state of one cell."""
+
+    __slots__ = ("_mask", "_recent", "cell", "config", "mad", "mean", "n_seen", "valid", "x", "z")
+
+    def __init__(self, cell: Hashable, config: KpmConfig | None = None) -> None:
+        self.cell = cell
+        self.config = config or KpmConfig()
+        self.mean = [0.0] * _NF
+        self.mad = [0.0] * _NF
+        self.n_seen = [0] * _NF  # reports learnt per feature
+        self.x = [0.0] * _NF  # this report's features
+        self.valid = [False] * _NF
+        self.z = [0.0] * _NF
+        self._recent = 0  # bit i: the report i reports ago was anomalous
+        self._mask = (1 << self.config.n) - 1
+
+    def scale(self, i: int) -> float:
+        """The robust scale of feature ``i``."""
+        s = 1.25 * self.mad[i]
+        floor = SCALE_FLOOR[i]
+        return s if s > floor else floor
+
+    def _features(self, m: Mapping[str, float | int]) -> None:
+        x = self.x
+        valid = self.valid
+        get = m.get
+        v = get("DRB.UEThpDl")
+        valid[THP] = v is not None and v > 0  # 0: no UE had data (no sample)
+        if v is not None and v > 0:
+            x[THP] = _LOG1P(v)
+        v = get("RRU.PrbTotDl")
+        valid[PRB] = v is not None
+        if v is not None:
+            x[PRB] = _LOG1P(v if v > 0 else 0.0)
+        tot = 0.0
+        acc = 0.0
+        for name, b in _CQI_BINS:
+            c = get(name)
+            if c:
+                tot += c
+                acc += b * c
+        valid[CQI] = tot >= MIN_DIST_REPORTS
+        if tot > 0:
+            x[CQI] = acc / tot
+        tot = acc = 0.0
+        for name, b in _SINR_BINS:
+            c = get(name)
+            if c:
+                tot += c
+                acc += b * c
+        valid[SINR] = tot >= MIN_DIST_REPORTS
+        if tot > 0:
+            x[SINR] = acc / tot
+        att = get("RRC.ConnEstabAtt")
+        valid[ATT] = att is not None
+        if att is not None:
+            x[ATT] = _LOG1P(att)
+        v = get("RRC.ConnEstabSucc")
+        valid[SUCC] = v is not None
+        if v is not None:
+            x[SUCC] = _LOG1P(v)
+        r = get("RRC.ConnEstabFailCause.NetworkReject")
+        v = get("RRC.ConnEstabFailCause.NoReply")
+        valid[FAIL] = r is not None or v is not None
+        if valid[FAIL]:
+            x[FAIL] = _LOG1P((r or 0) + (v or 0))
+        v = get("RRC.ConnMean")
+        valid[CONN] = v is not None
+        if v is not None:
+            x[CONN] = _LOG1P(v)
+
+    def update(self, t: float, m: Mapping[str, float | int]) -> Alert | None:
+        """Score one report (and learn from it if it is not anomalous)."""
+        cfg = self.config
+        if m.get("RRC.ConnMean", 1) == 0:  # an empty cell: nothing to judge or learn
+            self._recent = (self._recent << 1) & self._mask
+            return None
+        self._features(m)
+        x = self.x
+        valid = self.valid
+        mean = self.mean
+        mad = self.mad
+        seen = self.n_seen
+        z = self.z
+        warm = cfg.warmup
+        clip = cfg.clip
+        score = 0.0
+        scored = False
+        for i in range(_NF):
+            if not valid[i] or seen[i] < warm:
+                z[i] = 0.0
+                continue
+            scored = True
+            s = 1.25 * mad[i]
+            floor = SCALE_FLOOR[i]
+            zi = (x[i] - mean[i]) / (s if s > floor else floor)
+            if zi > clip:
+                zi = clip
+            elif zi < -clip:
+                zi = -clip
+            z[i] = zi
+            a = zi * ATTACK_SIGN[i]
+            if a > score:
+                score = a
+        anomalous = scored and score >= cfg.threshold
+        self._recent = ((self._recent << 1) | anomalous) & self._mask
+        if not anomalous:
+            alpha = cfg.alpha
+            wins = cfg.winsor
+            for i in range(_NF):
+                if not valid[i]:
+                    continue
+                n = seen[i]
+                xi = x[i]
+                if n == 0:
+                    mean[i] = xi
+                    seen[i] = 1
+                    continue
+                mu = mean[i]
+                if n < warm:
+                    a = 1.0 / (n + 1)
+                else:
+                    a = alpha
+                    s = 1.25 * mad[i]
+                    floor = SCALE_FLOOR[i]
+                    lim = wins * (s if s > floor else floor)
+                    if xi > mu + lim:
+                        xi = mu + lim
+                    elif xi < mu - lim:
+                        xi = mu - lim
+                d = xi - mu
+                mean[i] = mu + a * d
+                mad[i] += a * ((d if d >= 0 else -d) - mad[i])
+                seen[i] = n + 1
+            return None
+        if self._recent.bit_count() < cfg.k:
+            return None
+        alert = self._alert(t, score)
+        if alert.attack_class == UNKNOWN_KPM and score < cfg.unknown_threshold:
+            return None
+        return alert
+
+    def _alert(self, t: float, score: float) -> Alert:
+        cfg = self.config
+        z = self.z
+        x = self.x
+        devs = tuple(
+            Deviation(FEATURES[i], x[i], self.mean[i], z[i])
+            for i in sorted(range(_NF), key=lambda j: -abs(z[j]))
+            if self.valid[i] and abs(z[i]) >= cfg.deviate
+        )
+        raw_att = math.expm1(x[ATT]) if self.valid[ATT] else 0.0
+        raw_succ = math.expm1(x[SUCC]) if self.valid[SUCC] else 0.0
+        prb_pct = math.expm1(x[PRB]) if self.valid[PRB] else 0.0
+        label = classify(z, raw_att, raw_succ, prb_pct, cfg.deviate)
+        return Alert(self.cell, t, score, label, devs)
+
+
+class KpmDetector:
+    """Per-cell detectors by cell key (created at a cell's first report)."""
+
+    def __init__(self, config: KpmConfig | None = None) -> None:
+        self.config = config or KpmConfig()
+        self.cells: dict[Hashable, CellDetector] = {}
+
+    def update(self, cell_key: Hashable, t: float, measurements: Mapping[str, float | int]
+               ) -> Alert | None:  # fmt: skip
+        """Score one report of ``cell_key``: an :class:`Alert`, or None."""
+        det = self.cells.get(cell_key)
+        if det is None:
+            det = self.cells[cell_key] = CellDetector(cell_key, self.config)
+        return det.update(t, measurements)
