@@ -23,6 +23,18 @@ __all__ = [
 ]
 
 
+def bits_to_int(value: tuple[bytes, int]) -> int:
+    """The integer of an asn1tools BIT STRING value ``(bytes, bit length)``."""
+    data, n = value
+    return int.from_bytes(data, "big") >> (len(data) * 8 - n)
+
+
+def int_to_bits(value: int, n: int) -> tuple[bytes, int]:
+    """An ``n``-bit BIT STRING value (asn1tools convention) holding ``value``."""
+    pad = (-n) & 7
+    return ((value << pad).to_bytes((n + pad) // 8, "big"), n)
+
+
 def plmn_from_mcc_mnc(mcc: str, mnc: str) -> bytes:
     """The 3-octet PLMN identity (TS 38.413 9.3.3.5) of ``mcc``/``mnc`` digit strings."""
     if not (len(mcc) == 3 and mcc.isdigit() and len(mnc) in (2, 3) and mnc.isdigit()):

@@ -18,6 +18,7 @@ from typing import Any, ClassVar, TypeVar
 
 from xtrust.errors import DecodeError, EncodeError
 from xtrust.ric.asn1 import e2ap
+from xtrust.ric.asn1.common import int_to_bits
 from xtrust.ric.asn1.common import plmn_from_mcc_mnc as plmn_identity
 
 __all__ = [
@@ -123,16 +124,17 @@ def global_gnb_id(plmn: bytes, gnb_id: int, bits: int = 32) -> tuple[str, dict[s
     """A GlobalE2node-ID of a gNB (``bits`` is the gNB ID length, 22 to 32)."""
     if not 22 <= bits <= 32 or not 0 <= gnb_id < (1 << bits):
         raise EncodeError(f"gNB ID {gnb_id} does not fit in {bits} bits (22..32)")
-    nbytes = (bits + 7) // 8
-    data = (gnb_id << (nbytes * 8 - bits)).to_bytes(nbytes, "big")
-    return ("gNB", {"global-gNB-ID": {"plmn-id": plmn, "gnb-id": ("gnb-ID", (data, bits))}})
+    return (
+        "gNB",
+        {"global-gNB-ID": {"plmn-id": plmn, "gnb-id": ("gnb-ID", int_to_bits(gnb_id, bits))}},
+    )
 
 
 def global_ric_id(plmn: bytes, ric_id: int) -> dict[str, Any]:
     """A GlobalRIC-ID (the RIC ID is 20 bits)."""
     if not 0 <= ric_id < (1 << 20):
         raise EncodeError(f"RIC ID {ric_id} does not fit in 20 bits")
-    return {"pLMN-Identity": plmn, "ric-ID": ((ric_id << 4).to_bytes(3, "big"), 20)}
+    return {"pLMN-Identity": plmn, "ric-ID": int_to_bits(ric_id, 20)}
 
 
 # ---------------------------------------------------------------- converters by IE type

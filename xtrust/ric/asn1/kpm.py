@@ -59,6 +59,8 @@ from xtrust.ric.asn1 import _spec, kpm_fast
 from xtrust.ric.asn1.common import (
     EventTriggerStyle,
     ServiceModel,
+    bits_to_int,
+    int_to_bits,
     plmn_from_mcc_mnc,
     plmn_to_mcc_mnc,
 )
@@ -199,16 +201,6 @@ def _set(obj: object, name: str, value: Any) -> None:
     object.__setattr__(obj, name, value)
 
 
-def _bits_to_int(value: tuple[bytes, int]) -> int:
-    data, n = value
-    return int.from_bytes(data, "big") >> (len(data) * 8 - n)
-
-
-def _int_to_bits(value: int, n: int) -> tuple[bytes, int]:
-    pad = (-n) & 7
-    return ((value << pad).to_bytes((n + pad) // 8, "big"), n)
-
-
 def _encode(type_name: str, value: Any) -> bytes:
     return _spec.encode(SPEC, type_name, value)
 
@@ -240,18 +232,18 @@ class Guami:
     def to_asn1(self) -> dict[str, Any]:
         return {
             "pLMNIdentity": self.plmn,
-            "aMFRegionID": _int_to_bits(self.amf_region_id, 8),
-            "aMFSetID": _int_to_bits(self.amf_set_id, 10),
-            "aMFPointer": _int_to_bits(self.amf_pointer, 6),
+            "aMFRegionID": int_to_bits(self.amf_region_id, 8),
+            "aMFSetID": int_to_bits(self.amf_set_id, 10),
+            "aMFPointer": int_to_bits(self.amf_pointer, 6),
         }
 
     @classmethod
     def from_asn1(cls, value: Mapping[str, Any]) -> Guami:
         return cls(
             value["pLMNIdentity"],
-            _bits_to_int(value["aMFRegionID"]),
-            _bits_to_int(value["aMFSetID"]),
-            _bits_to_int(value["aMFPointer"]),
+            bits_to_int(value["aMFRegionID"]),
+            bits_to_int(value["aMFSetID"]),
+            bits_to_int(value["aMFPointer"]),
         )
 
 
@@ -271,7 +263,7 @@ class GlobalGnbId:
     def to_asn1(self) -> dict[str, Any]:
         return {
             "pLMNIdentity": self.plmn,
-            "gNB-ID": ("gNB-ID", _int_to_bits(self.gnb_id, self.gnb_id_bits)),
+            "gNB-ID": ("gNB-ID", int_to_bits(self.gnb_id, self.gnb_id_bits)),
         }
 
     @classmethod
@@ -279,7 +271,7 @@ class GlobalGnbId:
         kind, bits = value["gNB-ID"]
         if kind != "gNB-ID":
             raise DecodeError(f"unsupported GNB-ID alternative {kind!r}")
-        return cls(value["pLMNIdentity"], _bits_to_int(bits), bits[1])
+        return cls(value["pLMNIdentity"], bits_to_int(bits), bits[1])
 
 
 @dataclass(frozen=True)
@@ -430,11 +422,11 @@ class NrCgi:
         _int(self.nr_cell_id, "NR cell identity", 0, (1 << 36) - 1)
 
     def to_asn1(self) -> dict[str, Any]:
-        return {"pLMNIdentity": self.plmn, "nRCellIdentity": _int_to_bits(self.nr_cell_id, 36)}
+        return {"pLMNIdentity": self.plmn, "nRCellIdentity": int_to_bits(self.nr_cell_id, 36)}
 
     @classmethod
     def from_asn1(cls, value: Mapping[str, Any]) -> NrCgi:
-        return cls(value["pLMNIdentity"], _bits_to_int(value["nRCellIdentity"]))
+        return cls(value["pLMNIdentity"], bits_to_int(value["nRCellIdentity"]))
 
 
 @dataclass(frozen=True)
@@ -451,12 +443,12 @@ class EutraCgi:
     def to_asn1(self) -> dict[str, Any]:
         return {
             "pLMNIdentity": self.plmn,
-            "eUTRACellIdentity": _int_to_bits(self.eutra_cell_id, 28),
+            "eUTRACellIdentity": int_to_bits(self.eutra_cell_id, 28),
         }
 
     @classmethod
     def from_asn1(cls, value: Mapping[str, Any]) -> EutraCgi:
-        return cls(value["pLMNIdentity"], _bits_to_int(value["eUTRACellIdentity"]))
+        return cls(value["pLMNIdentity"], bits_to_int(value["eUTRACellIdentity"]))
 
 
 Cgi = NrCgi | EutraCgi

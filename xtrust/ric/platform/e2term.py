@@ -22,7 +22,7 @@ from xtrust.errors import DecodeError, XTrustError
 from xtrust.log import get_logger
 from xtrust.ric import e2
 from xtrust.ric.asn1 import e2ap_fast
-from xtrust.ric.asn1.common import plmn_to_mcc_mnc
+from xtrust.ric.asn1.common import bits_to_int, plmn_to_mcc_mnc
 from xtrust.ric.asn1.e2ap import decode_pdu
 from xtrust.ric.asn1.e2ap_messages import (
     Cause,
@@ -50,11 +50,6 @@ log = get_logger("ric.platform.e2t")
 _TYPE_PREFIX = {"gNB": "gnb", "en-gNB": "en_gnb", "ng-eNB": "ng_enb", "eNB": "enb"}
 
 
-def _bits_value(bits: tuple[bytes, int]) -> int:
-    data, n = bits
-    return int.from_bytes(data, "big") >> (len(data) * 8 - n)
-
-
 def ran_name_of(global_e2node_id: Any) -> tuple[str, str, str]:
     """(RAN name, PLMN id hex, NB id hex) of a GlobalE2node-ID, E2 Manager style:
     ``gnb_<mcc>_<mnc>_<gnb id as 8 hex digits>``."""
@@ -75,7 +70,7 @@ def ran_name_of(global_e2node_id: Any) -> tuple[str, str, str]:
         g = value["global-eNB-ID"]
         plmn, nb = g["pLMN-Identity"], g["eNB-ID"][1]
     mcc, mnc = plmn_to_mcc_mnc(plmn)
-    nb_id = _bits_value(nb)
+    nb_id = bits_to_int(nb)
     return f"{prefix}_{mcc}_{mnc}_{nb_id:08x}", plmn.hex(), f"{nb_id:x}"
 
 
