@@ -3,7 +3,6 @@ independent cross-check against pycrate, and bad input."""
 
 from __future__ import annotations
 
-import contextlib
 import time
 from pathlib import Path
 from typing import Any
@@ -48,7 +47,12 @@ from xtrust.ric.asn1.kpm import (
     UeMeasReport,
 )
 
-from .pycrate_values import compile_with_pycrate, from_pycrate, to_pycrate
+from .pycrate_values import (
+    compile_with_pycrate,
+    decodes_or_raises_decode_error,
+    pycrate_decode,
+    pycrate_encode,
+)
 from .test_kpm_fast import headers, messages, mutate, same
 
 SPEC = "e2sm-kpm"
@@ -70,18 +74,6 @@ def pycrate_kpm(tmp_path_factory: pytest.TempPathFactory) -> Any:
         "xtrust_pycrate_kpm",
     )
     return module.E2SM_KPM_IEs
-
-
-def pycrate_encode(module: Any, type_name: str, value: Any) -> bytes:
-    obj = getattr(module, type_name.replace("-", "_"))
-    obj.set_val(to_pycrate(value))
-    return bytes(obj.to_aper())
-
-
-def pycrate_decode(module: Any, type_name: str, data: bytes) -> Any:
-    obj = getattr(module, type_name.replace("-", "_"))
-    obj.from_aper(data)
-    return from_pycrate(obj.get_val())
 
 
 # ---------------------------------------------------------------------------
@@ -497,11 +489,6 @@ FUZZ = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-
-
-def decodes_or_raises_decode_error(decoder: Any, data: bytes) -> None:
-    with contextlib.suppress(DecodeError):
-        decoder(data)
 
 
 @FUZZ

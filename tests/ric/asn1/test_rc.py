@@ -4,7 +4,6 @@ builders, a cross-check against pycrate, and bad input."""
 
 from __future__ import annotations
 
-import contextlib
 import time
 from pathlib import Path
 from typing import Any
@@ -49,7 +48,12 @@ from xtrust.ric.asn1.rc import (
     Structure,
 )
 
-from .pycrate_values import compile_with_pycrate, from_pycrate, to_pycrate
+from .pycrate_values import (
+    compile_with_pycrate,
+    decodes_or_raises_decode_error,
+    pycrate_decode,
+    pycrate_encode,
+)
 from .test_kpm_fast import mutate, printable
 
 SPEC = "e2sm-rc"
@@ -68,18 +72,6 @@ def pycrate_rc(tmp_path_factory: pytest.TempPathFactory) -> Any:
         "xtrust_pycrate_rc",
     )
     return module.E2SM_RC_IEs
-
-
-def pycrate_encode(module: Any, type_name: str, value: Any) -> bytes:
-    obj = getattr(module, type_name.replace("-", "_"))
-    obj.set_val(to_pycrate(value))
-    return bytes(obj.to_aper())
-
-
-def pycrate_decode(module: Any, type_name: str, data: bytes) -> Any:
-    obj = getattr(module, type_name.replace("-", "_"))
-    obj.from_aper(data)
-    return from_pycrate(obj.get_val())
 
 
 # ---------------------------------------------------------------------------
@@ -496,11 +488,6 @@ VALID = {
     "RAN function definition": [sample_ran_function_definition().encode()],
 }
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-def decodes_or_raises_decode_error(decoder: Any, data: bytes) -> None:
-    with contextlib.suppress(DecodeError):
-        decoder(data)
 
 
 @FUZZ
