@@ -102,7 +102,11 @@ def run(
             n.on_step = tick
     elif ground_truth is not None:
         raise InputError("--ground-truth needs --scenario")
-    summary = asyncio.run(_run(sims, duration, progress=fmt == "text" and sys.stderr.isatty()))
+    try:
+        summary = asyncio.run(_run(sims, duration, progress=fmt == "text" and sys.stderr.isatty()))
+    finally:
+        if engine is not None:
+            engine.close()  # end the open episodes in the ground truth and close the file
     if fmt == "json":
         click.echo(json.dumps(summary, indent=2))
     else:
