@@ -72,17 +72,6 @@ class TwinConfig:
             raise InputError("--speed must be between 0.1 and 1000")
 
 
-def _once_per_time(tick: Callable[[float], None]) -> Callable[[float], None]:
-    last = [float("-inf")]
-
-    def call(t: float) -> None:
-        if t > last[0]:
-            last[0] = t
-            tick(t)
-
-    return call
-
-
 async def run_twin(
     cfg: TwinConfig, progress: Callable[[str], None] | None = None
 ) -> dict[str, Any]:
@@ -166,9 +155,8 @@ async def run_twin(
 
             writer = MobiflowWriter(cfg.mobiflow, plmn="00101", seed=cfg.seed)
             writer.watch([c for n in nodes for c in n.cells])
-        tick = _once_per_time(engine.tick)
         for n in nodes:
-            n.on_step = tick
+            n.on_step = engine.tick  # the engine ignores a time it has already seen
         tasks = [asyncio.create_task(n.run()) for n in nodes]
         try:
             say(f"RIC-lite up; {cfg.nodes} gNB(s) x {cfg.cells_per_node} cell(s) connecting")
