@@ -9,9 +9,15 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# semgrep pins protobuf < 7 (through opentelemetry), which our RNIB protobuf
+# module cannot run on, so it lives in a virtualenv of its own; its entry point
+# is linked into $(BIN) so that `xtrust certify` finds it on PATH.
+SEMGREP_VENV := .tools/semgrep
+SEMGREP_VERSION := 1.185.0
+NODE_STAMP := node_modules/.installed
 PYTEST_ARGS ?=
 
-.PHONY: all venv system-deps test lint format demo bench proto clean
+.PHONY: all venv node system-deps test lint format demo bench proto clean
 
 all: lint test
 
@@ -19,7 +25,17 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required (set PYTHON=...)")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,dev]'
+	test -x $(SEMGREP_VENV)/bin/semgrep || { $(PYTHON) -m venv $(SEMGREP_VENV) && \
+	  $(SEMGREP_VENV)/bin/python -m pip install --quiet --disable-pip-version-check semgrep==$(SEMGREP_VERSION); }
+	ln -sf $(CURDIR)/$(SEMGREP_VENV)/bin/semgrep $(BIN)/semgrep
 	touch $(STAMP)
+
+# solc (Solidity compiler) and anvil (Ethereum node), pinned in package.json / package-lock.json
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+node: $(NODE_STAMP)
 
 venv: $(STAMP)
 
@@ -27,7 +43,7 @@ venv: $(STAMP)
 system-deps:
 	sh scripts/ensure-system-deps.sh
 
-test: venv system-deps
+test: venv node system-deps
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 lint: venv
@@ -61,5 +77,5 @@ proto: venv
 	$(BIN)/python -m grpc_tools.protoc -I xtrust/ric/rnib --python_out=xtrust/ric/rnib --pyi_out=xtrust/ric/rnib xtrust/ric/rnib/nodeb.proto
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .benchmarks build dist *.egg-info
+	rm -rf $(VENV) .tools node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis .benchmarks build dist *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
