@@ -37,6 +37,7 @@ SUBCOMMANDS: dict[str, str] = {
     "rmr": "xtrust.ric.rmr.cli:rmr",
     "segment": "xtrust.xapps.segmentation.cli:segment",
     "twin": "xtrust.e2sim.cli:twin",
+    "xapp": "xtrust.xapps.cli:xapp",
 }
 
 

@@ -29,9 +29,13 @@ __all__ = ["XAPPS", "TwinConfig", "run_twin"]
 log = get_logger("e2sim.twin")
 
 #: xApps the twin can run, and what each is
-XAPPS = {"kpmmon": "KPM monitor (xtrust.xapps.kpmmon): KPM from every node, A1 PRB limit"}
-#: security xApps that the twin will evaluate once they exist (issue 6)
-PLANNED = {"anomaly", "segmentation"}
+XAPPS = {
+    "kpmmon": "KPM monitor (xtrust.xapps.kpmmon): KPM from every node, A1 PRB limit",
+    "anomaly": "anomaly and intrusion detection (xtrust.xapps.anomaly): KPM, MobiFlow, "
+    "RIC control; alerts over RMR",
+    "segmentation": "micro-segmentation (xtrust.xapps.segmentation): RIC-lite's routing and "
+    "control admission; quarantine on alerts",
+}
 
 
 @dataclass
@@ -58,11 +62,6 @@ class TwinConfig:
     def validate(self) -> None:
         unknown = [x for x in self.xapps if x not in XAPPS]
         for name in unknown:
-            if name in PLANNED:
-                raise InputError(
-                    f"--xapps: {name!r} is not available yet (the security xApps land with "
-                    f"issue 6); available: {', '.join(XAPPS)}"
-                )
             raise InputError(f"--xapps: unknown xApp {name!r}; available: {', '.join(XAPPS)}")
         if self.nodes < 1 or self.cells_per_node < 1 or self.ues_per_cell < 0:
             raise InputError("nodes and cells per node must be at least 1, UEs at least 0")
@@ -118,13 +117,21 @@ async def run_twin(
         by_name = {n.ran_name: n for n in nodes}
         apps: list[Any] = []
         launches: list[asyncio.Task[None]] = []
+        appmgr = f"http://127.0.0.1:{ric.http_port}/ric/v1"
+
+        def sim_now() -> float:
+            return max(n.sim_now for n in nodes)
+
+        segmentation: Any = None
+        anomaly: Any = None
+        rogues: list[Any] = []
 
         async def launch_rogue(order: Any) -> None:
             from .rogue import RogueXApp
 
             rogue = RogueXApp(
                 count=order.count,
-                rate=order.rate,
+                rate=order.rate * cfg.speed,  # the scenario's rate is per simulated second
                 nodes=order.nodes,
                 cells=order.cells,
                 seed=order.seed,
@@ -135,8 +142,11 @@ async def run_twin(
                 http_port=0,
                 host="127.0.0.1",
                 env={},
+                # registered (so known by name) when the segmentation decides who may send
+                appmgr=appmgr if segmentation is not None else None,
             )
             apps.append(rogue)
+            rogues.append(rogue)
             await rogue.start()
             say(f"rogue xApp started: {order.count} controls at {order.rate:.0f}/s")
 
@@ -150,10 +160,13 @@ async def run_twin(
             ),
         )
         writer = None
-        if cfg.mobiflow:
+        mobiflow = cfg.mobiflow
+        if mobiflow is None and "anomaly" in cfg.xapps:
+            mobiflow = str(gt_path.with_name("mobiflow.txt"))
+        if mobiflow:
             from .mobiflow import MobiflowWriter
 
-            writer = MobiflowWriter(cfg.mobiflow, plmn="00101", seed=cfg.seed)
+            writer = MobiflowWriter(mobiflow, plmn="00101", seed=cfg.seed)
             writer.watch([c for n in nodes for c in n.cells])
         for n in nodes:
             n.on_step = engine.tick  # the engine ignores a time it has already seen
@@ -167,6 +180,39 @@ async def run_twin(
                 mon.controls["period_ms"] = cfg.period_ms
                 await mon.start()
                 apps.append(mon)
+            if "segmentation" in cfg.xapps:
+                from xtrust.xapps.segmentation import parse_policy
+                from xtrust.xapps.segmentation.app import DESCRIPTOR as SEG_DESCRIPTOR
+                from xtrust.xapps.segmentation.app import SegmentationXApp
+
+                seg_config = _descriptor(SEG_DESCRIPTOR, gt_path.parent, {
+                    "policy": None, "output_dir": None,
+                    "audit_log": str(gt_path.with_name("segmentation-audit.jsonl")),
+                })  # fmt: skip
+                segmentation = SegmentationXApp(
+                    config=seg_config, policy=parse_policy(twin_policy(list(by_name)), "<twin>"),
+                    ric_lite=ric, ric=ric.rmr_address, sdl=sdl, rmr_port=0, http_port=0,
+                    host="127.0.0.1", env={}, appmgr=appmgr, clock=sim_now,
+                )  # fmt: skip
+                await segmentation.start()
+                apps.append(segmentation)
+            if "anomaly" in cfg.xapps:
+                from xtrust.xapps.anomaly.app import DESCRIPTOR as ANOMALY_DESCRIPTOR
+                from xtrust.xapps.anomaly.app import AnomalyXApp
+
+                an_config = _descriptor(ANOMALY_DESCRIPTOR, gt_path.parent, {
+                    "period_ms": cfg.period_ms,
+                    "mobiflow": {"file": mobiflow, "sdl": False, "window": 5000},
+                    "alerts": {"jsonl": str(gt_path.with_name("alerts.jsonl")),
+                               "stix": str(gt_path.with_name("alerts.stix.jsonl")), "rmr": True},
+                })  # fmt: skip
+                anomaly = AnomalyXApp(
+                    config=an_config, ric=ric.rmr_address, sdl=sdl, rmr_port=0, http_port=0,
+                    host="127.0.0.1", env={}, appmgr=appmgr, clock=sim_now,
+                    cells={n.ran_name: [c.cell_id for c in n.cells] for n in nodes},
+                )  # fmt: skip
+                await anomaly.start()
+                apps.append(anomaly)
             duration = cfg.duration if cfg.duration is not None else scenario.duration / cfg.speed
             end = time.monotonic() + duration
             while time.monotonic() < end:
@@ -205,15 +251,106 @@ async def run_twin(
             "ground_truth_file": str(gt_path),
             "mobiflow_file": cfg.mobiflow,
             "ground_truth": _read_jsonl(gt_path),
-            "detection": {
-                "evaluated": False,
-                "reason": "no security xApp took part (the anomaly and segmentation xApps "
-                "are issue 6): this run reports traffic figures only",
-            },
+            "detection": _detection(cfg, gt_path, anomaly, segmentation, rogues),
         }
     if cfg.report:
         _write_json(Path(cfg.report), report)
     return report
+
+
+def twin_policy(node_names: list[str]) -> dict[str, Any]:
+    """The segmentation policy of the twin: RIC-lite as the platform, the twin's xApps
+    in a trusted zone (the rogue xApp too: a vetted app gone rogue), the security
+    xApps in their own zone, the E2 nodes as the critical assets."""
+    ctl_mtypes = ["RIC_CONTROL_REQ"]
+    sub = ["RIC_SUB_REQ", "RIC_SUB_DEL_REQ"]
+    a1 = ["A1_POLICY_RESP", "A1_POLICY_QUERY"]
+    apps = {
+        "kpm-monitor": sub + a1,
+        "xtrust-anomaly": sub + ctl_mtypes + ["XTRUST_ALERT", "XTRUST_QUARANTINE_REQ"],
+        "rogue-xapp": sub + ctl_mtypes + a1,
+    }
+    # service-style RMR endpoints, as on O-RAN SC; RIC-lite knows the apps by the
+    # names they register with, whatever port they listen on
+    assets: dict[str, Any] = {
+        "ric-lite": {"kind": "ric-platform", "zone": "platform", "rmr": "ric-lite:4560"},
+        "kpm-monitor": {"kind": "xapp", "zone": "apps", "rmr": "kpm-monitor:4560"},
+        "rogue-xapp": {"kind": "xapp", "zone": "apps", "rmr": "rogue-xapp:4560"},
+        "xtrust-anomaly": {"kind": "xapp", "zone": "security", "rmr": "xtrust-anomaly:4560"},
+        "xtrust-segmentation": {
+            "kind": "xapp",
+            "zone": "security",
+            "rmr": "xtrust-segmentation:4560",
+        },
+    }
+    flows: list[dict[str, Any]] = [
+        {"from": app, "to": "ric-lite", "type": "rmr", "mtypes": m} for app, m in apps.items()
+    ]
+    flows.append({"from": "ric-lite", "to": "xtrust-segmentation", "type": "rmr",
+                  "mtypes": ["XTRUST_ALERT", "XTRUST_QUARANTINE_REQ"]})  # fmt: skip
+    for asset in node_names:  # E2 nodes by RAN name: what control admission sees
+        assets[asset] = {"kind": "e2node", "zone": "ran"}
+        for app in ("rogue-xapp", "xtrust-anomaly"):
+            flows.append({"from": app, "to": asset, "type": "e2-control", "ran_functions": [3]})
+    return {
+        "version": 1,
+        "zones": {
+            "ran": {"trust": "critical"},
+            "platform": {"trust": "platform"},
+            "security": {"trust": "trusted"},
+            "apps": {"trust": "trusted"},
+            "quarantine": {"trust": "quarantine"},
+        },
+        "assets": assets,
+        "flows": flows,
+    }
+
+
+def _descriptor(path: Path, folder: Path, controls: dict[str, Any]) -> str:
+    """A copy of the descriptor at ``path`` with ``controls`` updated, in ``folder``."""
+    doc = json.loads(path.read_text())
+    doc.setdefault("controls", {}).update(controls)
+    out = folder / f"{doc['name']}.config-file.json"
+    _write_json(out, doc)
+    return str(out)
+
+
+def _detection(cfg: TwinConfig, gt_path: Path, anomaly: Any, segmentation: Any,
+               rogues: list[Any]) -> dict[str, Any]:  # fmt: skip
+    if anomaly is None:
+        return {"evaluated": False,
+                "reason": "the anomaly xApp did not take part (--xapps anomaly[,segmentation])"}  # fmt: skip
+    from .evaluate import evaluate
+
+    result = evaluate(
+        _read_jsonl(gt_path), [a.to_json() for a in anomaly.alerts],
+        reports=anomaly.counters.get("kpm_reports", 0), period_s=cfg.period_ms / 1000,
+    )  # fmt: skip
+    result["alerts_file"] = str(gt_path.with_name("alerts.jsonl"))
+    result["anomaly_counters"] = dict(anomaly.counters)
+    if segmentation is not None:
+        result["quarantine"] = [{**m, "time_iso": _iso(m["time"])} for m in segmentation.moves]
+        result["segmentation_counters"] = dict(segmentation.counters)
+        for row in result["episodes"]:
+            if row["label"] != "rogue-xapp":
+                continue
+            move = next((m for m in segmentation.moves if m["action"] == "quarantine"
+                         and m["time"] >= row["start"]), None)  # fmt: skip
+            if move is not None:
+                row["quarantined_at"] = move["time"]
+                row["quarantine_delay_s"] = round(move["time"] - row["start"], 3)
+    if rogues:
+        result["rogue_controls"] = {
+            k: sum(r.results.get(k, 0) for r in rogues)
+            for k in ("ack", "failure", "timeout", "error")
+        }
+    return result
+
+
+def _iso(t: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")
 
 
 def _xapp_figures(app: Any) -> dict[str, Any]:

@@ -10,6 +10,19 @@ Numbers as in the O-RAN SC header: health check 100/101; E2 subscription
 12030-12032, RIC control 12040-12042, RIC indication 12050, RIC service
 query 12060; A1 policy 20010-20012; E2 node events of E2 Manager
 (``RAN_CONNECTED`` 1200, ``RAN_RESTARTED`` 1210, ``RAN_RECONFIGURED`` 1220).
+
+XTRUST's own message types live in 30100-30199, outside every range the O-RAN
+SC header assigns (its xApp-private examples use 30000-30099):
+
+* ``XTRUST_ALERT`` 30100: a security alert (the JSON alert format of
+  :mod:`xtrust.xapps.anomaly.alerts`), from a security xApp to whoever
+  declares it in ``rxMessages`` (the segmentation xApp, rApps' gateways).
+* ``XTRUST_CONTROL_REPORT`` 30101: RIC-lite's report of one RIC Control
+  request it saw (sender, E2 node, RAN function, admission decision), JSON, to
+  the xApps that declare it (the anomaly xApp watches for rogue control).
+* ``XTRUST_QUARANTINE_REQ`` 30102: a request to quarantine (or release) an
+  asset, JSON ``{"asset", "action": "quarantine"|"release", "reason", "alert"}``,
+  to the segmentation xApp.
 """
 
 from __future__ import annotations
@@ -44,6 +57,9 @@ __all__ = [
     "RIC_SUB_FAILURE",
     "RIC_SUB_REQ",
     "RIC_SUB_RESP",
+    "XTRUST_ALERT",
+    "XTRUST_CONTROL_REPORT",
+    "XTRUST_QUARANTINE_REQ",
     "mtype",
     "name",
 ]
@@ -76,6 +92,10 @@ A1_POLICY_REQ: Final = 20010
 A1_POLICY_RESP: Final = 20011
 A1_POLICY_QUERY: Final = 20012
 
+XTRUST_ALERT: Final = 30100
+XTRUST_CONTROL_REPORT: Final = 30101
+XTRUST_QUARANTINE_REQ: Final = 30102
+
 #: O-RAN SC name -> number
 BY_NAME: Final[dict[str, int]] = {
     "RIC_HEALTH_CHECK_REQ": RIC_HEALTH_CHECK_REQ,
@@ -101,6 +121,9 @@ BY_NAME: Final[dict[str, int]] = {
     "A1_POLICY_REQ": A1_POLICY_REQ,
     "A1_POLICY_RESP": A1_POLICY_RESP,
     "A1_POLICY_QUERY": A1_POLICY_QUERY,
+    "XTRUST_ALERT": XTRUST_ALERT,
+    "XTRUST_CONTROL_REPORT": XTRUST_CONTROL_REPORT,
+    "XTRUST_QUARANTINE_REQ": XTRUST_QUARANTINE_REQ,
 }
 
 #: number -> O-RAN SC name

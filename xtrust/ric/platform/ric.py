@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -34,7 +35,14 @@ from xtrust.ric.sdl import Sdl, open_sdl
 from .a1med import A1Mediator
 from .config import RicLiteConfig
 from .e2term import E2Termination, NodeSession
-from .hooks import AllowAllControl, ControlAdmission, RoutingPolicy, SenderInfo
+from .hooks import (
+    AllowAllControl,
+    ControlAdmission,
+    ControlRequestInfo,
+    Decision,
+    RoutingPolicy,
+    SenderInfo,
+)
 from .outbox import Outboxes
 from .registry import Registry, TableRoutingPolicy
 from .submgr import SubscriptionManager
@@ -129,6 +137,9 @@ class RicLite:
             node_timeout=self.config.node_timeout,
             admission=admission or AllowAllControl(),
         )
+        self.submgr.on_control_event = self._control_event
+        #: in-process listeners of control reports (the JSON of XTRUST_CONTROL_REPORT)
+        self.control_listeners: list[Callable[[dict[str, Any]], None]] = []
         self.a1 = A1Mediator(self.registry, self.out)
         self.submgr_rest = SubmgrRest(self.submgr)
         self.rtmgr: RouteManager | None = None
@@ -251,7 +262,8 @@ class RicLite:
                 continue
             handler = dispatch.get(msg.mtype)
             if handler is None:
-                self.count("unexpected_mtype")
+                if not self._relay(msg, sender):
+                    self.count("unexpected_mtype")
                 continue
             self.count(f"mtype_{msg.mtype}")
             try:
@@ -262,6 +274,53 @@ class RicLite:
             except Exception:
                 self.count("handler_errors")
                 log.exception("bug handling mtype %d from %s", msg.mtype, sender.endpoint)
+
+    def _relay(self, msg: Message, sender: SenderInfo) -> bool:
+        """Forward an xApp-to-xApp message (one the RIC does not handle itself) to
+        every registered xApp that declares its type in ``rxMessages``: what
+        rtmgr's route tables do on O-RAN SC, for xApps that route everything to
+        the RIC (``ric=``). The routing policy above has already allowed it."""
+        receivers = [
+            r
+            for r in self.registry.xapps.values()
+            if msg.mtype in r.rx and r.name != sender.xapp and r.address != sender.endpoint
+        ]
+        for record in receivers:
+            self.out.put(
+                record.rmr_endpoint,
+                Message(msg.mtype, msg.payload, sub_id=msg.sub_id, meid=msg.meid),
+            )
+            self.count("relayed")
+        return bool(receivers)
+
+    def _control_event(self, info: ControlRequestInfo, decision: Decision) -> None:
+        """Report a RIC Control request (XTRUST_CONTROL_REPORT) to the xApps that
+        declare that message type and to in-process listeners."""
+        doc = {
+            "time": time.time(),
+            "sender": info.sender.xapp,
+            "endpoint": info.sender.endpoint,
+            "node": info.ran_name,
+            "ran_function_id": info.ran_function_id,
+            "oid": info.ran_function_oid,
+            "allowed": decision.allowed,
+            "reason": decision.reason,
+            "header": info.header.hex(),
+            "message": info.message.hex(),
+        }
+        for listener in self.control_listeners:
+            listener(doc)
+        receivers = [
+            r for r in self.registry.xapps.values() if mtypes.XTRUST_CONTROL_REPORT in r.rx
+        ]
+        if receivers:
+            payload = json.dumps(doc, separators=(",", ":")).encode()
+            for record in receivers:
+                self.out.put(
+                    record.rmr_endpoint,
+                    Message(mtypes.XTRUST_CONTROL_REPORT, payload, meid=info.ran_name),
+                )
+            self.count("control_reports")
 
     def _xapp_gone(self, endpoint: str) -> None:
         self.submgr.forget_endpoint(endpoint)

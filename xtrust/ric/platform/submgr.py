@@ -51,7 +51,7 @@ from xtrust.ric.asn1.e2ap_messages import (
 from xtrust.ric.rmr import Message
 
 from .e2term import E2Termination, NodeSession
-from .hooks import ControlAdmission, ControlRequestInfo, SenderInfo
+from .hooks import ControlAdmission, ControlRequestInfo, Decision, SenderInfo
 from .outbox import Outboxes
 
 __all__ = ["Subscription", "SubscriptionManager"]
@@ -113,6 +113,8 @@ class SubscriptionManager:
         self.subs: dict[int, Subscription] = {}
         self.by_key: dict[tuple[Any, ...], Subscription] = {}
         self.controls: dict[tuple[str, int, int, int], PendingControl] = {}
+        #: called with every RIC Control request that reached admission and its decision
+        self.on_control_event: Callable[[ControlRequestInfo, Decision], None] | None = None
         self.counters: dict[str, int] = {}
         self._next_id = 1
 
@@ -412,16 +414,20 @@ class SubscriptionManager:
         if key in self.controls:
             fail(Cause("ricRequest", "duplicate-ric-request-id"))
             return
-        decision = await self.admission.admit(
-            ControlRequestInfo(
-                sender,
-                node.ran_name,
-                req.ran_function_id,
-                node.function_oid(req.ran_function_id),
-                req.header,
-                req.message,
-            )
+        info = ControlRequestInfo(
+            sender,
+            node.ran_name,
+            req.ran_function_id,
+            node.function_oid(req.ran_function_id),
+            req.header,
+            req.message,
         )
+        decision = await self.admission.admit(info)
+        if self.on_control_event is not None:
+            try:
+                self.on_control_event(info, decision)
+            except Exception:  # a listener's bug must not stop the control path
+                log.exception("control event listener failed")
         if not decision.allowed:
             self.count("controls_denied")
             log.warning(

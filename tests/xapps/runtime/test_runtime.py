@@ -1,0 +1,226 @@
+"""The anomaly and segmentation xApps at run time: detectors, the loop in the twin,
+the HTTP and RMR interfaces, the CLI, and bad input counted and skipped."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from xtrust.e2sim.evaluate import episodes, evaluate
+from xtrust.e2sim.twin import TwinConfig, run_twin, twin_policy
+from xtrust.ric.rmr import Message
+from xtrust.xapps.anomaly.alerts import AlertRecord
+from xtrust.xapps.anomaly.app import AnomalyXApp, ControlWatch, EpisodeGate
+from xtrust.xapps.segmentation import parse_policy, verify
+from xtrust.xapps.segmentation.app import SegmentationXApp
+
+T0 = 1_795_000_000.0
+
+
+def test_control_watch_flags_a_burst_and_not_a_trickle() -> None:
+    w = ControlWatch(window_s=1.0, burst=5)
+    got = [w.update({"sender": "ts", "time": T0 + i, "allowed": True, "node": "g"}, "me")
+           for i in range(20)]  # fmt: skip
+    assert got == [None] * 20  # one per second: a normal app
+    alerts = [w.update({"sender": "rogue", "time": T0 + i * 0.1, "node": "g"}, "me")
+              for i in range(6)]  # fmt: skip
+    assert alerts[:4] == [None] * 4
+    first = alerts[4]
+    assert first is not None and first.entity_id == "rogue"
+    assert first.attack_class == "rogue-control" and first.entity_kind == "xapp"
+    assert first.onset == T0
+
+
+def test_control_watch_flags_denied_probing_and_refuses_garbage() -> None:
+    w = ControlWatch(window_s=1.0, burst=50, denied_burst=3)
+    out = [w.update({"sender": "x", "time": T0 + i * 0.1, "allowed": False}, "me")
+           for i in range(3)]  # fmt: skip
+    assert out[2] is not None and out[2].score == 1.0
+    with pytest.raises(ValueError):
+        w.update({"time": T0}, "me")
+
+
+def test_episode_gate_alerts_once_per_episode() -> None:
+    g = EpisodeGate(quiet_s=10)
+    assert g.admit("a", 0) and not g.admit("a", 5) and not g.admit("a", 14)
+    assert g.admit("a", 30) and g.admit("b", 30)
+
+
+def test_evaluate_matches_alerts_to_episodes() -> None:
+    gt = [
+        {"time": 100.0, "node": "n", "cell": 1, "ue": None, "label": "jamming", "event": "start"},
+        {"time": 160.0, "node": "n", "cell": 1, "ue": None, "label": "jamming", "event": "end"},
+        {"time": 200.0, "node": "n", "cell": 2, "ue": 7, "label": "blind-dos", "event": "start"},
+        {"time": 200.0, "node": "n", "cell": 2, "ue": 8, "label": "blind-dos", "event": "start"},
+        {"time": 230.0, "node": "n", "cell": 2, "ue": 7, "label": "blind-dos", "event": "end"},
+        {"time": 240.0, "node": "n", "cell": 2, "ue": 8, "label": "blind-dos", "event": "end"},
+        {"time": 300.0, "node": "n", "cell": 1, "ue": None, "label": "rogue-xapp", "event": "start"},
+        {"time": 300.0, "node": "n", "cell": 2, "ue": None, "label": "rogue-xapp", "event": "start"},
+        {"time": 310.0, "node": "n", "cell": 1, "ue": None, "label": "rogue-xapp", "event": "end"},
+        {"time": 310.0, "node": "n", "cell": 2, "ue": None, "label": "rogue-xapp", "event": "end"},
+    ]  # fmt: skip
+    eps = episodes(gt)
+    assert [(e.label, e.cell, e.start, e.end) for e in eps] == [
+        ("jamming", 1, 100.0, 160.0), ("blind-dos", 2, 200.0, 240.0),
+        ("rogue-xapp", None, 300.0, 310.0),
+    ]  # fmt: skip
+
+    def a(kind: str, ident: str, cls: str, t: float) -> dict[str, Any]:
+        return AlertRecord(kind, ident, cls, 2.0, t, node="n").to_json()  # type: ignore[arg-type]
+
+    alerts = [a("cell", "n/1", "ue-flood", 101), a("cell", "n/1", "jamming", 102),
+              a("ue", "2/8", "blind-dos", 205), a("xapp", "r", "rogue-control", 300.5),
+              a("cell", "n/2", "jamming", 500)]  # fmt: skip
+    r = evaluate(gt, alerts, reports=10_000, period_s=1.0)
+    by = {row["label"]: row for row in r["episodes"]}
+    assert by["jamming"]["detected"] and not by["jamming"]["classified"]  # first alert: ue-flood
+    assert by["jamming"]["delay_periods"] == 1.0
+    assert by["blind-dos"]["classified"] and by["rogue-xapp"]["delay_s"] == 0.5
+    assert r["false_alarms"] == 1 and r["false_alarms_per_10k_reports"] == 1.0
+    assert r["detection_rate"] == 1.0 and r["classification_rate"] == pytest.approx(2 / 3, 1e-3)
+
+
+def test_twin_policy_passes_verification() -> None:
+    policy = parse_policy(twin_policy(["gnb_a", "gnb_b"]), "<twin>")
+    assert verify(policy) == []
+
+
+@pytest.mark.slow
+def test_twin_loop_detects_and_quarantines_a_rogue_xapp(tmp_path: Path) -> None:
+    scenario = tmp_path / "rogue.yaml"
+    scenario.write_text("name: short-rogue\nduration: 40\nattacks:\n  - type: rogue-xapp\n"
+                        "    onset: 15\n    duration: 10\n    targets: [{node: 0}]\n"
+                        "    count: 100\n    rate: 10\n")  # fmt: skip
+    cfg = TwinConfig(scenario=str(scenario), xapps=("anomaly", "segmentation"), nodes=1,
+                     cells_per_node=2, ues_per_cell=5, speed=20.0, seed=1,
+                     ground_truth=str(tmp_path / "gt.jsonl"), report=str(tmp_path / "r.json"))  # fmt: skip
+    r = asyncio.run(run_twin(cfg))
+    det = r["detection"]
+    assert det["evaluated"] and det["episodes_total"] == 1
+    ep = det["episodes"][0]
+    assert ep["detected"] and ep["classified"] and ep["delay_periods"] <= 2
+    assert ep["quarantine_delay_s"] <= 2.0
+    assert [m["asset"] for m in det["quarantine"]] == ["rogue-xapp"]
+    # quarantine stops the burst: most of the 100 controls never reach a node
+    assert det["rogue_controls"]["ack"] < 50
+    alerts = [json.loads(x) for x in (tmp_path / "alerts.jsonl").read_text().splitlines()]
+    assert any(x["attack_class"] == "rogue-control" for x in alerts)
+    audit = (tmp_path / "segmentation-audit.jsonl").read_text().splitlines()
+    assert json.loads(audit[0])["asset"] == "rogue-xapp"
+
+
+def _seg_config(tmp_path: Path, policy: Path) -> str:
+    from xtrust.xapps.segmentation.app import DESCRIPTOR
+
+    doc = json.loads(DESCRIPTOR.read_text())
+    doc["controls"].update(policy=str(policy), audit_log=str(tmp_path / "audit.jsonl"),
+                           output_dir=str(tmp_path / "enforce"))  # fmt: skip
+    path = tmp_path / "config-file.json"
+    path.write_text(json.dumps(doc))
+    return str(path)
+
+
+def _policy(tmp_path: Path) -> Path:
+    p = tmp_path / "policy.yaml"
+    p.write_text(json.dumps(twin_policy(["gnb_a"])))
+    return p
+
+
+def test_segmentation_xapp_http_api_and_rmr_requests(tmp_path: Path) -> None:
+    async def main() -> None:
+        app = SegmentationXApp(config=_seg_config(tmp_path, _policy(tmp_path)), rmr_port=0,
+                               http_port=0, host="127.0.0.1", env={}, ric="127.0.0.1:9")  # fmt: skip
+        async with app, aiohttp.ClientSession() as http:
+            base = f"http://127.0.0.1:{app.http_port}"
+            low = AlertRecord("xapp", "kpm-monitor", "rogue-control", 1.0, T0).to_json()
+            async with http.post(f"{base}/v1/alerts", json=low) as resp:
+                assert (await resp.json()) == {"quarantined": False}  # medium: below "high"
+            high = AlertRecord("xapp", "kpm-monitor", "rogue-control", 3.0, T0).to_json()
+            async with http.post(f"{base}/v1/alerts", json=high) as resp:
+                assert (await resp.json()) == {"quarantined": True}
+            async with http.post(f"{base}/v1/alerts", data=b"{") as resp:
+                assert resp.status == 400
+            async with http.post(f"{base}/v1/release", json={"asset": "kpm-monitor"}) as resp:
+                assert resp.status == 400  # who releases is required
+            async with http.post(f"{base}/v1/release",
+                                 json={"asset": "kpm-monitor", "by": "noc"}) as resp:  # fmt: skip
+                assert resp.status == 200
+            async with http.post(f"{base}/v1/quarantine", json={"asset": "ric-lite"}) as resp:
+                assert (await resp.json()) == {"quarantined": False}  # platform: protected
+            # RMR: a quarantine request, then garbage (counted, not fatal)
+            await app.on_quarantine_request(
+                Message(
+                    30102,
+                    json.dumps(
+                        {"asset": "rogue-xapp", "action": "quarantine", "reason": "test"}
+                    ).encode(),
+                )
+            )
+            await app.on_quarantine_request(Message(30102, b"\xff not json"))
+            await app.on_alert_message(Message(30100, b'{"type": "nope"}'))
+            async with http.get(f"{base}/v1/segmentation") as resp:
+                state = await resp.json()
+            assert state["quarantined"] == ["rogue-xapp"]
+            assert app.counters["malformed_requests"] == 1
+            assert app.counters["malformed_alerts"] == 1
+        assert [m["action"] for m in app.moves] == ["quarantine", "release", "quarantine"]
+        routes = (tmp_path / "enforce" / "routes.rt").read_text()
+        assert "newrt|start" in routes
+        audit = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
+        assert [a["asset"] for a in audit] == ["kpm-monitor", "kpm-monitor", "rogue-xapp"]
+
+    asyncio.run(main())
+
+
+def test_anomaly_xapp_counts_and_skips_malformed_input(tmp_path: Path) -> None:
+    async def main() -> None:
+        app = AnomalyXApp(rmr_port=0, http_port=0, host="127.0.0.1", env={}, ric="127.0.0.1:9")
+        app.on_mobiflow(["UE;garbage", "", "BS;1;2"])
+        await app.on_control_report(Message(30101, b"[1, 2]"))
+        await app.on_control_report(Message(30101, b"{not json"))
+        app.on_control({"time": T0})  # no sender
+
+        class Bad:
+            header = None
+            message = None
+
+        app.on_kpm(("gnb", 1), Bad())  # type: ignore[arg-type]
+        assert app.counters["malformed_control_reports"] == 3
+        assert app.counters["malformed_indications"] == 1
+        assert app.counters.get("malformed_mobiflow", 0) >= 1
+        assert app.counters.get("alerts", 0) == 0
+
+    asyncio.run(main())
+
+
+def xtrust(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "xtrust", *args], capture_output=True,
+                          text=True, timeout=60)  # fmt: skip
+
+
+def test_xapp_cli_runs_and_refuses_bad_configs(tmp_path: Path) -> None:
+    cfg = _seg_config(tmp_path, _policy(tmp_path))
+    ok = xtrust("xapp", "run", "segmentation", "--config", cfg, "--duration", "0.3",
+                "--ric", "127.0.0.1:9")  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    assert (tmp_path / "enforce" / "networkpolicies.yaml").exists()
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    r = xtrust("xapp", "run", "anomaly", "--config", str(bad), "--duration", "0.3")
+    assert r.returncode == 2 and "not valid JSON" in r.stderr and "Traceback" not in r.stderr
+    r = xtrust("xapp", "run", "anomaly", "--config", str(tmp_path / "missing.json"))
+    assert r.returncode == 2 and "no such file" in r.stderr
+    # a policy that fails verification is refused: an untrusted app controlling the RAN
+    doc = twin_policy(["gnb_a"])
+    doc["zones"]["sandbox"] = {"trust": "untrusted"}
+    doc["assets"]["rogue-xapp"]["zone"] = "sandbox"
+    (tmp_path / "policy.yaml").write_text(json.dumps(doc))
+    r = xtrust("xapp", "run", "segmentation", "--config", cfg, "--duration", "0.3")
+    assert r.returncode != 0 and "violating path" in r.stderr

@@ -1,0 +1,511 @@
+"""The anomaly and intrusion detection xApp: the detectors of this package, live.
+
+:class:`AnomalyXApp` runs on the SDK (:class:`xtrust.ric.xapp.XApp`) against
+RIC-lite or an O-RAN SC near-RT RIC:
+
+* **KPM**: subscribes to E2SM-KPM on every E2 node as it appears in the RNIB,
+  one cell-level subscription (action definition format 1 with the cell's
+  NR CGI) per cell it knows of (``controls.cells``, the RNIB's served cells, or
+  the ``cells`` argument), else one node-level subscription; every report goes
+  to the per-cell :class:`~.kpm.KpmDetector`, timed by the indication header's
+  collection start time (so a simulated clock stays simulated).
+* **RIC Control**: ``XTRUST_CONTROL_REPORT`` messages from RIC-lite (every
+  control request it saw, allowed or not) feed :class:`ControlWatch`, which
+  flags an xApp sending a burst of controls (``rogue-control``).
+* **MobiFlow**: records from a file being written (followed like ``tail -f``)
+  or from the SDL (namespace ``mobiflow``, channel events ``ue:<first>-<last>``,
+  as :meth:`xtrust.e2sim.mobiflow.MobiflowWriter.publish` writes them) go to
+  :class:`MobiflowWatch`, which runs the known-attack rules over a sliding
+  window of records.
+
+Each detection becomes one :class:`~.alerts.AlertRecord` per episode (an
+entity and class that alerted within ``realert_s`` is not alerted again),
+delivered to the configured sinks (JSON lines, STIX 2.1, webhook, RMR
+``XTRUST_ALERT``) and counted in ``/metrics``. Response hooks: an
+``XTRUST_QUARANTINE_REQ`` to the segmentation xApp for an xApp entity, and an
+optional E2SM-RC UE release for an attacking UE (rate limited, allow list).
+
+A malformed indication, control report or record is counted and skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from xtrust.e2sim.mobiflow import SDL_CHANNEL, SDL_NAMESPACE, UeRecord, parse_line
+from xtrust.errors import ConfigError, XTrustError
+from xtrust.ric import mtypes
+from xtrust.ric.asn1 import kpm
+from xtrust.ric.xapp import Indication, Message, XApp, handles
+
+from .alerts import (
+    AlertCounters,
+    AlertRecord,
+    EntityKind,
+    Feature,
+    JsonlSink,
+    RmrSink,
+    WebhookSink,
+    close_sinks,
+)
+from .kpm import Alert as KpmAlert
+from .kpm import KpmConfig, KpmDetector
+from .mobiflow_rules import RuleHit, run_rules
+
+__all__ = ["DESCRIPTOR", "AnomalyXApp", "ControlWatch", "EpisodeGate", "MobiflowWatch"]
+
+#: the descriptor shipped with the xApp (deploy/anomaly/config-file.json is the same file)
+DESCRIPTOR = Path(__file__).with_name("config-file.json")
+
+#: measurements the cell-level detector reads
+KPM_MEASUREMENTS = (
+    "DRB.UEThpDl", "RRU.PrbTotDl", "RRC.ConnEstabAtt", "RRC.ConnEstabSucc",
+    "RRC.ConnEstabFailCause.NetworkReject", "RRC.ConnEstabFailCause.NoReply", "RRC.ConnMean",
+    *(f"CARR.WBCQIDist.Bin{i}.Bin1.Bin1" for i in range(16)),
+    *(f"MR.NRScSSSINR.Bin{i}" for i in range(1, 9)),
+)  # fmt: skip
+
+
+#: MobiFlow rule name -> attack class of the alert format
+RULE_CLASSES = {
+    "null_cipher_integrity": "null-cipher",
+    "blind_dos_tmsi": "blind-dos",
+    "bts_resource_depletion": "fake-bs",
+    "identity_extraction": "identity-extraction",
+}
+
+
+class EpisodeGate:
+    """One alert per episode: ``admit(key, t)`` is True unless ``key`` alerted
+    within the last ``quiet_s`` seconds (each admitted or suppressed alert
+    extends the episode)."""
+
+    def __init__(self, quiet_s: float) -> None:
+        self.quiet_s = quiet_s
+        self.last: dict[Any, float] = {}
+
+    def admit(self, key: Any, t: float) -> bool:
+        prev = self.last.get(key)
+        self.last[key] = t
+        return prev is None or t - prev > self.quiet_s
+
+
+@dataclass
+class ControlWatch:
+    """Rogue-control detection from RIC-lite's control reports.
+
+    An xApp whose controls within ``window_s`` reach ``burst`` (or whose denied
+    controls reach ``denied_burst``: an app probing what it may not do) is
+    flagged ``rogue-control``; the score is the count over the limit.
+    """
+
+    window_s: float = 1.0
+    burst: int = 5
+    denied_burst: int = 3
+    times: dict[str, deque[tuple[float, bool, str]]] = field(default_factory=dict)
+
+    def update(self, doc: Mapping[str, Any], source: str) -> AlertRecord | None:
+        sender = doc.get("sender") or doc.get("endpoint")
+        t = doc.get("time")
+        if not isinstance(sender, str) or not isinstance(t, int | float):
+            raise ValueError("control report without sender or time")
+        allowed = bool(doc.get("allowed", True))
+        node = str(doc.get("node") or "")
+        q = self.times.setdefault(sender, deque())
+        q.append((float(t), allowed, node))
+        while q and q[0][0] < t - self.window_s:
+            q.popleft()
+        n = len(q)
+        denied = sum(1 for _, ok, _ in q if not ok)
+        if n < self.burst and denied < self.denied_burst:
+            return None
+        score = max(n / self.burst, denied / self.denied_burst)
+        nodes = sorted({x[2] for x in q if x[2]})
+        return AlertRecord(
+            "xapp", sender, "rogue-control", score, float(t), source=source,
+            features=(Feature("controls_in_window", n, None, None),
+                      Feature("denied_in_window", denied, None, None)),
+            evidence=(f"{n} RIC control requests in {self.window_s:g} s "
+                      f"({denied} denied) to {', '.join(nodes) or 'unknown nodes'}",),
+            onset=q[0][0],
+        )  # fmt: skip
+
+
+class MobiflowWatch:
+    """The known-attack rules over a sliding window of the latest ``window`` records."""
+
+    def __init__(self, window: int = 5000) -> None:
+        self.records: deque[UeRecord] = deque(maxlen=window)
+        self.seen: set[tuple[str, int, int]] = set()
+        self.new = 0
+
+    def add(self, rec: UeRecord) -> None:
+        self.records.append(rec)
+        self.new += 1
+
+    def scan(self) -> list[RuleHit]:
+        """Rule hits not reported before (by class, cell and UE)."""
+        if not self.new:
+            return []
+        self.new = 0
+        out = []
+        for hit in run_rules(list(self.records)):
+            ev = hit.evidence[0] if hit.evidence else {}
+            rec = self._record(ev)
+            key = (hit.attack_class, rec.nr_cell_id if rec else -1,
+                   rec.gnb_cu_ue_f1ap_id if rec else int(ev.get("rnti", -1)))  # fmt: skip
+            if key not in self.seen:
+                self.seen.add(key)
+                out.append(hit)
+        return out
+
+    def _record(self, ev: Mapping[str, Any]) -> UeRecord | None:
+        msg_id = ev.get("msg_id")
+        return next((r for r in reversed(self.records) if r.msg_id == msg_id), None)
+
+
+class AnomalyXApp(XApp):
+    """The anomaly and intrusion detection xApp (see the module documentation)."""
+
+    name = "xtrust-anomaly"
+    policy_types: ClassVar[dict[int, dict[str, Any] | None]] = {}
+
+    def __init__(
+        self,
+        *args: Any,
+        cells: Mapping[str, Iterable[int]] | None = None,
+        on_alert: Callable[[AlertRecord], None] | None = None,
+        clock: Callable[[], float] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("config", str(DESCRIPTOR))
+        super().__init__(*args, **kwargs)
+        ctl = self.controls
+        try:
+            self.kpm_config = KpmConfig(**dict(ctl.get("kpm") or {}))
+        except TypeError as exc:
+            raise ConfigError(str(exc), field="controls.kpm", source="anomaly xApp") from None
+        cw = dict(ctl.get("control_watch") or {})
+        self.control_watch = ControlWatch(
+            window_s=float(cw.get("window_s", 1.0)), burst=int(cw.get("burst", 5)),
+            denied_burst=int(cw.get("denied_burst", 3)),
+        )  # fmt: skip
+        self.detector = KpmDetector(self.kpm_config)
+        self.gate = EpisodeGate(float(ctl.get("realert_s", 30.0)))
+        self.mobiflow = MobiflowWatch(int((ctl.get("mobiflow") or {}).get("window", 5000)))
+        self.cells: dict[str, list[int]] = {k: list(v) for k, v in (cells or {}).items()}
+        for node, ids in (ctl.get("cells") or {}).items():
+            self.cells.setdefault(str(node), [int(c) for c in ids])
+        self.cell_node: dict[int, str] = {c: n for n, ids in self.cells.items() for c in ids}
+        self.on_alert = on_alert
+        #: time of control reports (default: the time RIC-lite stamped on them); the
+        #: twin passes its simulated clock
+        self.clock = clock
+        self.alerts: deque[AlertRecord] = deque(maxlen=10_000)
+        self.counters: dict[str, int] = {}
+        self.subscribed: set[str] = set()
+        self.sinks: list[Any] = []
+        self.released: deque[float] = deque()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._alert_counters = AlertCounters(self.metrics)
+        self._skipped = self.metrics.counter(
+            "xtrust_anomaly_skipped", "malformed inputs counted and skipped", ["input"]
+        )
+        self._reports = self.metrics.counter(
+            "xtrust_anomaly_reports", "reports and records scored", ["input"]
+        )
+
+    # ------------------------------------------------------------ lifecycle
+    def count(self, what: str, n: int = 1) -> None:
+        self.counters[what] = self.counters.get(what, 0) + n
+
+    async def on_start(self) -> None:
+        out = dict(self.controls.get("alerts") or {})
+        if out.get("jsonl") or out.get("stix"):
+            self.sinks.append(JsonlSink(out.get("jsonl") or "/dev/null", stix=out.get("stix")))
+        if out.get("webhook"):
+            self.sinks.append(WebhookSink(str(out["webhook"]), stix=bool(out.get("webhook_stix"))))
+        if out.get("rmr", True):
+            self.sinks.append(RmrSink(self.send))
+        loop = asyncio.get_running_loop()
+        self._tasks.append(loop.create_task(self._discover()))
+        mf = dict(self.controls.get("mobiflow") or {})
+        if mf.get("file"):
+            self._tasks.append(loop.create_task(self._follow(Path(str(mf["file"])))))
+        if mf.get("sdl"):
+            self._tasks.append(loop.create_task(self._sdl_records(str(mf.get("namespace")
+                                                                      or SDL_NAMESPACE))))  # fmt: skip
+
+    async def on_stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        await close_sinks(self.sinks)
+
+    # ------------------------------------------------------------ KPM
+    async def _discover(self) -> None:
+        """Subscribe to every E2 node in the RNIB, now and as nodes appear."""
+        ctl = self.controls
+        period = int(ctl.get("period_ms", 1000))
+        function = int(ctl.get("ran_function", 2))
+        meas = list(ctl.get("measurements") or KPM_MEASUREMENTS)
+        while True:
+            try:
+                for node in await self.rnib.list_nodebs():
+                    name = node.inventory_name
+                    if name in self.subscribed:
+                        continue
+                    info = await self.rnib.get_nodeb(name)
+                    cells = self.cells.get(name) or _served_cells(info)
+                    plmn = _plmn(info)
+                    self.subscribed.add(name)
+                    for cell in cells or (None,):
+                        await self._subscribe(name, function, meas, period, plmn, cell)
+            except XTrustError as exc:
+                self.log.warning("node discovery: %s", exc)
+            await asyncio.sleep(1.0)
+
+    async def _subscribe(self, node: str, function: int, meas: list[str], period: int,
+                         plmn: bytes, cell: int | None) -> None:  # fmt: skip
+        cgi = kpm.NrCgi(plmn, cell) if cell is not None else None
+        action = kpm.KpmActionDefinitionFormat1(tuple(kpm.MeasInfo(m) for m in meas), period,
+                                                cell_global_id=cgi)  # fmt: skip
+        key = (node, cell)
+        if cell is not None:
+            self.cell_node[cell] = node
+
+        async def on_report(ind: Indication) -> None:
+            self.on_kpm(key, ind)
+
+        await self.subscribe(node, function, kpm.KpmEventTrigger(period), action,
+                             handler=on_report, model="kpm")  # fmt: skip
+        self.count("subscriptions")
+
+    def on_kpm(self, key: tuple[str, int | None], ind: Indication) -> None:
+        """Score one KPM indication of cell ``key`` = (node, cell or None)."""
+        try:
+            t = float(ind.header.unix_time)
+            rows = ind.message.rows()
+        except (AttributeError, XTrustError, TypeError, ValueError):
+            self.count("malformed_indications")
+            self._skipped.labels("kpm").inc()
+            return
+        for row in rows:
+            values = {str(k): v for k, v in row.items() if isinstance(v, int | float)}
+            self.count("kpm_reports")
+            self._reports.labels("kpm").inc()
+            alert = self.detector.update(key, t, values)
+            if alert is not None:
+                self._emit_kpm(key, alert)
+
+    def _emit_kpm(self, key: tuple[str, int | None], alert: KpmAlert) -> None:
+        node, cell = key
+        kind: EntityKind = "cell" if cell is not None else "e2node"
+        ident = f"{node}/{cell}" if cell is not None else node
+        record = AlertRecord(
+            kind, ident, alert.attack_class, alert.score / self.kpm_config.threshold,
+            alert.time, source=self.name, node=node,
+            features=tuple(Feature(d.name, d.value, d.baseline, d.z) for d in alert.features),
+            evidence=(f"{len(alert.features)} KPM feature(s) deviated",),
+        )  # fmt: skip
+        self.emit(record)
+
+    # ------------------------------------------------------------ RIC control
+    @handles(mtypes.XTRUST_CONTROL_REPORT)
+    async def on_control_report(self, msg: Message) -> None:
+        try:
+            doc = json.loads(msg.payload)
+            if not isinstance(doc, dict):
+                raise ValueError("not an object")
+        except (ValueError, UnicodeDecodeError):
+            self.count("malformed_control_reports")
+            self._skipped.labels("control").inc()
+            return
+        self.on_control(doc)
+
+    def on_control(self, doc: Mapping[str, Any]) -> None:
+        """One control report (the JSON of ``XTRUST_CONTROL_REPORT``)."""
+        if doc.get("sender") == self.name:
+            return  # our own UE releases
+        if self.clock is not None:
+            doc = {**doc, "time": self.clock()}
+        try:
+            alert = self.control_watch.update(doc, self.name)
+        except ValueError:
+            self.count("malformed_control_reports")
+            self._skipped.labels("control").inc()
+            return
+        self.count("control_reports")
+        self._reports.labels("control").inc()
+        if alert is not None:
+            self.emit(alert)
+
+    # ------------------------------------------------------------ MobiFlow
+    def on_mobiflow(self, lines: Iterable[str]) -> None:
+        """Feed MobiFlow lines (either layout); then run the rules."""
+        for line in lines:
+            try:
+                rec = parse_line(line)
+            except XTrustError:
+                self.count("malformed_mobiflow")
+                self._skipped.labels("mobiflow").inc()
+                continue
+            if isinstance(rec, UeRecord):
+                self.mobiflow.add(rec)
+                self.count("mobiflow_records")
+                self._reports.labels("mobiflow").inc()
+        for hit in self.mobiflow.scan():
+            self._emit_mobiflow(hit)
+
+    def _emit_mobiflow(self, hit: RuleHit) -> None:
+        ev = hit.evidence[0] if hit.evidence else {}
+        rec = self.mobiflow._record(ev)
+        cell = rec.nr_cell_id if rec else 0
+        ue = rec.gnb_cu_ue_f1ap_id if rec and rec.gnb_cu_ue_f1ap_id else int(ev.get("rnti", 0))
+        node = self.cell_node.get(cell)
+        t = float(ev.get("timestamp") or time.time())
+        record = AlertRecord(
+            "ue", f"{cell}/{ue}", RULE_CLASSES.get(hit.attack_class, hit.attack_class), 1.0 + len(hit.evidence) / 10, t,
+            source=self.name, node=node, evidence=(hit.reason,), onset=t,
+        )  # fmt: skip
+        self.emit(record)
+
+    async def _follow(self, path: Path) -> None:
+        """Read ``path`` as it grows (it may not exist yet)."""
+        pos = 0
+        partial = ""
+        while True:
+            try:
+                with path.open("r", encoding="utf-8", errors="replace") as f:
+                    f.seek(pos)
+                    data = f.read()
+                    pos = f.tell()
+            except FileNotFoundError:
+                data = ""
+            if data:
+                text = partial + data
+                lines = text.split("\n")
+                partial = lines.pop()
+                self.on_mobiflow(lines)
+            await asyncio.sleep(0.2)
+
+    async def _sdl_records(self, ns: str) -> None:
+        sub = await self.sdl.subscribe(ns, [SDL_CHANNEL])
+        try:
+            while True:
+                note = await sub.get()
+                for event in note.events:
+                    first, _, last = event.removeprefix("ue:").partition("-")
+                    if not (first.isdigit() and last.isdigit()):
+                        self.count("malformed_mobiflow")
+                        continue
+                    keys = [f"ue:{i:012d}" for i in range(int(first), int(last) + 1)]
+                    data = await self.sdl.get(ns, keys)
+                    self.on_mobiflow(v.decode("utf-8", "replace") for _, v in sorted(data.items()))
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.close()
+
+    # ------------------------------------------------------------ alerts and response
+    def emit(self, alert: AlertRecord) -> bool:
+        """Deliver ``alert`` unless its entity and class alerted in this episode."""
+        if not self.gate.admit((alert.entity_kind, alert.entity_id, alert.attack_class),
+                               alert.time):  # fmt: skip
+            self.count("alerts_suppressed")
+            return False
+        self.alerts.append(alert)
+        self.count("alerts")
+        self._alert_counters.count(alert)
+        self.log.warning("alert %s %s %s score %.2f", alert.attack_class, alert.entity_kind,
+                         alert.entity_id, alert.score)  # fmt: skip
+        if self.on_alert is not None:
+            self.on_alert(alert)
+        if self.running:
+            loop = asyncio.get_running_loop()
+            for sink in self.sinks:
+                self._tasks.append(loop.create_task(self._deliver(sink, alert)))
+            self._tasks.append(loop.create_task(self._respond(alert)))
+            self._tasks = [t for t in self._tasks if not t.done()]
+        return True
+
+    async def _deliver(self, sink: Any, alert: AlertRecord) -> None:
+        try:
+            await sink.deliver(alert)
+        except (OSError, XTrustError) as exc:
+            self.count(f"delivery_errors_{sink.name}")
+            self._alert_counters.delivery_errors.labels(sink.name).inc()
+            self.log.warning("alert %s not delivered to %s: %s", alert.id, sink.name, exc)
+
+    async def _respond(self, alert: AlertRecord) -> None:
+        resp = dict(self.controls.get("response") or {})
+        if alert.entity_kind == "xapp" and resp.get("quarantine", True):
+            body = {"asset": alert.entity_id, "action": "quarantine",
+                    "reason": f"{alert.attack_class} (score {alert.score:.2f})",
+                    "alert": alert.to_json()}  # fmt: skip
+            try:
+                await self.send(mtypes.XTRUST_QUARANTINE_REQ, json.dumps(body).encode())
+                self.count("quarantine_requests")
+            except XTrustError as exc:
+                self.log.warning("quarantine request for %s not sent: %s", alert.entity_id, exc)
+        if alert.entity_kind == "ue" and resp.get("release_ue", False):
+            await self._release(alert, resp)
+
+    async def _release(self, alert: AlertRecord, resp: Mapping[str, Any]) -> None:
+        _, _, ue_s = alert.entity_id.partition("/")
+        allow = {str(x) for x in resp.get("allow_list") or ()}
+        if alert.entity_id in allow or ue_s in allow:
+            self.count("releases_allow_listed")
+            return
+        classes = resp.get("release_classes")
+        if classes is not None and alert.attack_class not in classes:
+            return
+        limit = int(resp.get("max_releases_per_min", 10))
+        now = time.monotonic()
+        while self.released and self.released[0] < now - 60:
+            self.released.popleft()
+        if len(self.released) >= limit:
+            self.count("releases_rate_limited")
+            return
+        node = alert.node
+        if node is None or not ue_s.isdigit():
+            self.count("releases_no_target")
+            return
+        self.released.append(now)
+        plmn = _plmn(await self.rnib.get_nodeb(node))
+        ue = kpm.GnbUeId(int(ue_s), kpm.Guami(plmn, amf_region_id=1, amf_set_id=1, amf_pointer=0))
+        try:
+            await self.release_ue(node, int(resp.get("rc_function", 3)), ue, timeout=2.0)
+            self.count("ue_releases")
+        except XTrustError as exc:
+            self.count("ue_release_failures")
+            self.log.warning("release of UE %s at %s failed: %s", ue_s, node, exc)
+
+
+def _plmn(info: Any) -> bytes:
+    """The node's PLMN identity (3 octets) from its RNIB entry (hex text), else 001-01."""
+    with contextlib.suppress(AttributeError, ValueError):
+        plmn = bytes.fromhex(info.global_nb_id.plmn_id)
+        if len(plmn) == 3:
+            return plmn
+    return bytes.fromhex("00f110")
+
+
+def _served_cells(info: Any) -> list[int]:
+    if info is None:
+        return []
+    with contextlib.suppress(AttributeError):
+        return [int(c.served_nr_cell_information.cell_id, 16) if isinstance(
+            c.served_nr_cell_information.cell_id, str) else int(c.served_nr_cell_information.cell_id)
+            for c in info.gnb.served_nr_cells]  # fmt: skip
+    return []
