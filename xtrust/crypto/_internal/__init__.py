@@ -1,0 +1,1 @@
+"""Private helpers of :mod:`xtrust.crypto`; not a public API."""
