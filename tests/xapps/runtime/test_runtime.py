@@ -224,3 +224,49 @@ def test_xapp_cli_runs_and_refuses_bad_configs(tmp_path: Path) -> None:
     (tmp_path / "policy.yaml").write_text(json.dumps(doc))
     r = xtrust("xapp", "run", "segmentation", "--config", cfg, "--duration", "0.3")
     assert r.returncode != 0 and "violating path" in r.stderr
+
+
+@pytest.mark.parametrize("app", ["anomaly", "segmentation"])
+def test_deploy_descriptors_are_the_packaged_ones_and_valid(app: str) -> None:
+    from xtrust.ric.descriptor import load_descriptor
+
+    root = Path(__file__).resolve().parents[3]
+    deployed = root / "deploy" / app / "config-file.json"
+    packaged = root / "xtrust" / "xapps" / app / "config-file.json"
+    assert deployed.read_text() == packaged.read_text()
+    desc = load_descriptor(str(deployed))
+    assert desc.name == f"xtrust-{app}"
+    dockerfile = (root / "deploy" / app / "Dockerfile").read_text()
+    assert "USER 10001" in dockerfile and "HEALTHCHECK" in dockerfile
+    assert "FROM python:3.11.7-slim-bookworm" in dockerfile
+
+
+def test_mobiflow_stream_waits_before_judging_an_absence() -> None:
+    """An identity exchange is an attack only if authentication never follows: in a
+    stream the rule waits until the records have moved on (no alert mid-procedure)."""
+    from tests.xapps.anomaly.helpers import Builder
+
+    ident = [("RRCSetupRequest", "", 0, 0, 0), ("RRCSetup", "", 2, 0, 0),
+             ("RRCSetupComplete", "Registrationrequest", 2, 1, 0),
+             ("DLInformationTransfer", "Identityrequest", 2, 1, 0),
+             ("ULInformationTransfer", "Identityresponse", 2, 1, 0)]  # fmt: skip
+    auth = ("DLInformationTransfer", "Authenticationrequest", 2, 1, 0)
+
+    def run(follow_up: bool) -> list[str | None]:
+        app = AnomalyXApp(rmr_port=0, http_port=0, host="127.0.0.1", env={}, ric="127.0.0.1:9")
+        b = Builder()
+        for msg in ident:
+            b.add(7, msg, t=100.0)
+        app.on_mobiflow([r.to_line() for r in b.records])
+        assert app.counters.get("alerts", 0) == 0  # mid-procedure: not judged yet
+        b2 = Builder()
+        b2.records = list(b.records)
+        if follow_up:
+            b2.add(7, auth, t=101.0)
+        for i in range(3):  # other UEs keep the stream going past the settle time
+            b2.add(50 + i, ident[0], t=103.0 + 2 * i)
+        app.on_mobiflow([r.to_line() for r in b2.records[len(b.records) :]])
+        return [a.attack_class for a in app.alerts]
+
+    assert run(follow_up=True) == []
+    assert run(follow_up=False) == ["identity-extraction"]

@@ -140,12 +140,21 @@ class ControlWatch:
 
 
 class MobiflowWatch:
-    """The known-attack rules over a sliding window of the latest ``window`` records."""
+    """The known-attack rules over a sliding window of the latest ``window`` records.
+
+    A rule that judges an absence ("identity disclosed, *never* authenticated")
+    would fire on a procedure still under way, so its hits count only once the
+    stream has moved ``settle_s`` seconds past their evidence (:data:`SETTLE_S`).
+    """
+
+    #: rule -> seconds of records after its evidence before a hit is final
+    SETTLE_S: ClassVar[dict[str, float]] = {"identity_extraction": 5.0}
 
     def __init__(self, window: int = 5000) -> None:
         self.records: deque[UeRecord] = deque(maxlen=window)
         self.seen: set[tuple[str, int, int]] = set()
         self.new = 0
+        self.pending = False
 
     def add(self, rec: UeRecord) -> None:
         self.records.append(rec)
@@ -153,12 +162,20 @@ class MobiflowWatch:
 
     def scan(self) -> list[RuleHit]:
         """Rule hits not reported before (by class, cell and UE)."""
-        if not self.new:
+        if not self.new and not self.pending:
             return []
         self.new = 0
+        self.pending = False
+        newest = self.records[-1].timestamp if self.records else 0.0
         out = []
         for hit in run_rules(list(self.records)):
             ev = hit.evidence[0] if hit.evidence else {}
+            settle = self.SETTLE_S.get(hit.attack_class)
+            if settle is not None:
+                last = max((float(e.get("timestamp") or 0) for e in hit.evidence), default=0.0)
+                if newest - last < settle:
+                    self.pending = True  # judge again when more records have come
+                    continue
             rec = self._record(ev)
             key = (hit.attack_class, rec.nr_cell_id if rec else -1,
                    rec.gnb_cu_ue_f1ap_id if rec else int(ev.get("rnti", -1)))  # fmt: skip
@@ -369,15 +386,19 @@ class AnomalyXApp(XApp):
             self._emit_mobiflow(hit)
 
     def _emit_mobiflow(self, hit: RuleHit) -> None:
-        ev = hit.evidence[0] if hit.evidence else {}
+        # the entity is the UE of the record that completed the pattern (for a blind
+        # DoS: the new context presenting a stolen TMSI, not its victim); the alert is
+        # timed by that record, its onset by the first evidence record
+        ev = hit.evidence[-1] if hit.evidence else {}
         rec = self.mobiflow._record(ev)
         cell = rec.nr_cell_id if rec else 0
         ue = rec.gnb_cu_ue_f1ap_id if rec and rec.gnb_cu_ue_f1ap_id else int(ev.get("rnti", 0))
-        node = self.cell_node.get(cell)
-        t = float(ev.get("timestamp") or time.time())
+        stamps = [float(e["timestamp"]) for e in hit.evidence if e.get("timestamp") is not None]
+        t = max(stamps) if stamps else time.time()
         record = AlertRecord(
-            "ue", f"{cell}/{ue}", RULE_CLASSES.get(hit.attack_class, hit.attack_class), 1.0 + len(hit.evidence) / 10, t,
-            source=self.name, node=node, evidence=(hit.reason,), onset=t,
+            "ue", f"{cell}/{ue}", RULE_CLASSES.get(hit.attack_class, hit.attack_class),
+            1.0 + len(hit.evidence) / 10, t, source=self.name, node=self.cell_node.get(cell),
+            evidence=(hit.reason,), onset=min(stamps) if stamps else t,
         )  # fmt: skip
         self.emit(record)
 
