@@ -212,12 +212,17 @@ def twin() -> None:
     help="Write the MobiFlow v2 control-plane records of every cell here.",
 )
 @click.option(
+    "--record-kpm",
+    type=click.Path(dir_okay=False),
+    help="Record every KPM report the anomaly xApp scores here (JSON lines, for xtrust detect kpm).",
+)
+@click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 def twin_run(
     scenario: str, xapps: str, duration: float | None, speed: float, nodes: int, cells_per_node: int,
     ues_per_cell: int, period_ms: int, seed: int, report: str | None,
-    ground_truth: str | None, mobiflow: str | None, fmt: str,
+    ground_truth: str | None, mobiflow: str | None, record_kpm: str | None, fmt: str,
 ) -> None:  # fmt: skip
     """Run the twin and print (and write) its report."""
     from xtrust.e2sim.twin import TwinConfig, run_twin
@@ -226,7 +231,7 @@ def twin_run(
         scenario=scenario, nodes=nodes, cells_per_node=cells_per_node,
         ues_per_cell=ues_per_cell, period_ms=period_ms, duration=duration, speed=speed, seed=seed,
         xapps=tuple(x.strip() for x in xapps.split(",") if x.strip()), report=report,
-        ground_truth=ground_truth, mobiflow=mobiflow,
+        ground_truth=ground_truth, mobiflow=mobiflow, record_kpm=record_kpm,
     )  # fmt: skip
     show = fmt == "text" and sys.stderr.isatty()
     result = asyncio.run(

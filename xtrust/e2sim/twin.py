@@ -56,6 +56,8 @@ class TwinConfig:
     ground_truth: str | None = None
     #: write the MobiFlow v2 control-plane records of every cell here
     mobiflow: str | None = None
+    #: record every KPM report the anomaly xApp scores here (JSON lines)
+    record_kpm: str | None = None
     start_time: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -63,6 +65,8 @@ class TwinConfig:
         unknown = [x for x in self.xapps if x not in XAPPS]
         for name in unknown:
             raise InputError(f"--xapps: unknown xApp {name!r}; available: {', '.join(XAPPS)}")
+        if self.record_kpm and "anomaly" not in self.xapps:
+            raise InputError("--record-kpm needs the anomaly xApp (--xapps anomaly,...)")
         if self.nodes < 1 or self.cells_per_node < 1 or self.ues_per_cell < 0:
             raise InputError("nodes and cells per node must be at least 1, UEs at least 0")
         if self.duration is not None and self.duration <= 0:
@@ -202,6 +206,7 @@ async def run_twin(
 
                 an_config = _descriptor(ANOMALY_DESCRIPTOR, gt_path.parent, {
                     "period_ms": cfg.period_ms,
+                    "record_kpm": cfg.record_kpm,
                     "mobiflow": {"file": mobiflow, "sdl": False, "window": 5000},
                     "alerts": {"jsonl": str(gt_path.with_name("alerts.jsonl")),
                                "stix": str(gt_path.with_name("alerts.stix.jsonl")), "rmr": True},

@@ -16,8 +16,8 @@ import pytest
 from xtrust.e2sim.evaluate import episodes, evaluate
 from xtrust.e2sim.twin import TwinConfig, run_twin, twin_policy
 from xtrust.ric.rmr import Message
-from xtrust.xapps.anomaly.alerts import AlertRecord
-from xtrust.xapps.anomaly.app import AnomalyXApp, ControlWatch, EpisodeGate
+from xtrust.xapps.anomaly.alerts import AlertRecord, EpisodeGate
+from xtrust.xapps.anomaly.app import AnomalyXApp, ControlWatch
 from xtrust.xapps.segmentation import parse_policy, verify
 from xtrust.xapps.segmentation.app import SegmentationXApp
 

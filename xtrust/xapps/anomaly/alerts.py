@@ -215,6 +215,21 @@ def parse_alert(doc: Any) -> AlertRecord:
     )
 
 
+class EpisodeGate:
+    """One alert per episode: ``admit(key, t)`` is True unless ``key`` alerted
+    within the last ``quiet_s`` seconds (each admitted or suppressed alert
+    extends the episode)."""
+
+    def __init__(self, quiet_s: float) -> None:
+        self.quiet_s = quiet_s
+        self.last: dict[Any, float] = {}
+
+    def admit(self, key: Any, t: float) -> bool:
+        prev = self.last.get(key)
+        self.last[key] = t
+        return prev is None or t - prev > self.quiet_s
+
+
 # ------------------------------------------------------------------------------------ STIX 2.1
 
 _SCO_TYPES = {"cell": "x-oran-cell", "ue": "x-oran-ue", "e2node": "x-oran-e2node"}

@@ -50,6 +50,7 @@ from .alerts import (
     AlertCounters,
     AlertRecord,
     EntityKind,
+    EpisodeGate,
     Feature,
     JsonlSink,
     RmrSink,
@@ -58,9 +59,10 @@ from .alerts import (
 )
 from .kpm import Alert as KpmAlert
 from .kpm import KpmConfig, KpmDetector
+from .kpm_trace import KpmRecorder
 from .mobiflow_rules import RuleHit, run_rules
 
-__all__ = ["DESCRIPTOR", "AnomalyXApp", "ControlWatch", "EpisodeGate", "MobiflowWatch"]
+__all__ = ["DESCRIPTOR", "AnomalyXApp", "ControlWatch", "MobiflowWatch"]
 
 #: the descriptor shipped with the xApp (deploy/anomaly/config-file.json is the same file)
 DESCRIPTOR = Path(__file__).with_name("config-file.json")
@@ -81,21 +83,6 @@ RULE_CLASSES = {
     "bts_resource_depletion": "fake-bs",
     "identity_extraction": "identity-extraction",
 }
-
-
-class EpisodeGate:
-    """One alert per episode: ``admit(key, t)`` is True unless ``key`` alerted
-    within the last ``quiet_s`` seconds (each admitted or suppressed alert
-    extends the episode)."""
-
-    def __init__(self, quiet_s: float) -> None:
-        self.quiet_s = quiet_s
-        self.last: dict[Any, float] = {}
-
-    def admit(self, key: Any, t: float) -> bool:
-        prev = self.last.get(key)
-        self.last[key] = t
-        return prev is None or t - prev > self.quiet_s
 
 
 @dataclass
@@ -232,6 +219,9 @@ class AnomalyXApp(XApp):
         self.sinks: list[Any] = []
         self.released: deque[float] = deque()
         self._tasks: list[asyncio.Task[None]] = []
+        self.recorder: KpmRecorder | None = None
+        if ctl.get("record_kpm"):
+            self.recorder = KpmRecorder(str(ctl["record_kpm"]))
         self._alert_counters = AlertCounters(self.metrics)
         self._skipped = self.metrics.counter(
             "xtrust_anomaly_skipped", "malformed inputs counted and skipped", ["input"]
@@ -269,6 +259,9 @@ class AnomalyXApp(XApp):
                 await task
         self._tasks.clear()
         await close_sinks(self.sinks)
+        if self.recorder is not None:
+            self.recorder.close()
+            self.recorder = None
 
     # ------------------------------------------------------------ KPM
     async def _discover(self) -> None:
@@ -322,6 +315,8 @@ class AnomalyXApp(XApp):
             values = {str(k): v for k, v in row.items() if isinstance(v, int | float)}
             self.count("kpm_reports")
             self._reports.labels("kpm").inc()
+            if self.recorder is not None:
+                self.recorder.write(t, key[0], key[1], values)
             alert = self.detector.update(key, t, values)
             if alert is not None:
                 self._emit_kpm(key, alert)

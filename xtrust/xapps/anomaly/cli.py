@@ -1,7 +1,9 @@
 """``xtrust detect``: intrusion detection on recorded telemetry.
 
 ``xtrust detect mobiflow --benign DIR TRACE...`` learns from benign MobiFlow
-traces and prints one JSON line per trace.
+traces and prints one JSON line per trace; ``xtrust detect kpm TRACE...``
+replays recorded KPM streams (``xtrust twin run --record-kpm``) through the
+cell-level detector and prints one JSON line per trace.
 """
 
 from __future__ import annotations
@@ -50,3 +52,16 @@ def mobiflow(benign: tuple[str, ...], margin: float, traces: tuple[str, ...]) ->
         raise InputError("no traces to check in " + ", ".join(traces))
     for path in targets:
         click.echo(json.dumps(detector.detect_file(path).as_dict(), sort_keys=True))
+
+
+@detect.command("kpm")
+@click.argument("traces", nargs=-1, required=True)
+def kpm(traces: tuple[str, ...]) -> None:
+    """Print one JSON verdict per recorded KPM TRACE (JSON lines; file or directory)."""
+    from .kpm_trace import detect_kpm_trace
+
+    targets = expand_paths(traces, pattern="*.jsonl")
+    if not targets:
+        raise InputError("no KPM traces found in " + ", ".join(traces))
+    for path in targets:
+        click.echo(json.dumps(detect_kpm_trace(path), sort_keys=True))
