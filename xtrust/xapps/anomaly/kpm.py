@@ -20,7 +20,8 @@ for that report, and a report of an empty cell (``RRC.ConnMean`` 0) is neither
 judged nor learnt. Per feature, a :class:`CellDetector` keeps an exponentially
 weighted mean and an exponentially weighted mean absolute deviation (the robust
 scale is 1.25 x that, floored per feature so that a quiet counter does not make a
-single event look huge). The first ``warmup`` reports only learn (plain running
+single event look huge; the CQI and SINR scales also widen by sqrt(usual / now) UE
+samples, up to x2, when fewer UEs than usual report: a mean over two UEs swings). The first ``warmup`` reports only learn (plain running
 averages); afterwards each report gets a robust z-score per feature, clipped to
 ``clip``, and a score: the largest z in the direction an attack moves that
 feature (:data:`ATTACK_SIGN`: fewer UEs or more throughput per UE is a change, not
@@ -67,7 +68,7 @@ THP, PRB, CQI, SINR, ATT, SUCC, FAIL, CONN = range(len(FEATURES))
 _NF = len(FEATURES)
 #: smallest robust scale per feature (log features: ~15-40 %; CQI
 #: and SINR: a fraction of a bin)
-SCALE_FLOOR = (0.15, 0.15, 0.3, 0.15, 0.35, 0.35, 0.35, 0.08)
+SCALE_FLOOR = (0.15, 0.15, 0.3, 0.3, 0.35, 0.35, 0.35, 0.08)
 #: the direction in which each feature moves under attack (+1 up, -1 down): only
 #: deviations that way count towards the score (fewer UEs, better radio or more
 #: throughput per UE are changes, not threats)
@@ -75,6 +76,8 @@ ATTACK_SIGN = (-1.0, 1.0, -1.0, -1.0, 1.0, 1.0, 1.0, 1.0)
 UNKNOWN_KPM = "kpm-anomaly"
 #: a CQI or SINR distribution with fewer reports than this is not judged (too noisy)
 MIN_DIST_REPORTS = 3
+#: the most a CQI / SINR scale widens (squared) when fewer UEs than usual report
+WIDEN_MAX = 4.0
 SATURATED_PCT = 90.0  # DL PRB usage from which a cell counts as saturated
 
 _CQI_BINS = tuple(zip(CQI_DIST_NAMES, range(len(CQI_DIST_NAMES)), strict=True))
@@ -155,7 +158,8 @@ def classify(z: list[float], raw_att: float, raw_succ: float, prb_pct: float,
 class CellDetector:
     """The baselines and persistence state of one cell."""
 
-    __slots__ = ("_mask", "_recent", "cell", "config", "mad", "mean", "n_seen", "valid", "x", "z")
+    __slots__ = ("_mask", "_recent", "cell", "cnt", "cnt_mean", "config", "mad", "mean", "n_seen",
+                 "valid", "x", "z")  # fmt: skip
 
     def __init__(self, cell: Hashable, config: KpmConfig | None = None) -> None:
         self.cell = cell
@@ -166,6 +170,10 @@ class CellDetector:
         self.x = [0.0] * _NF  # this report's features
         self.valid = [False] * _NF
         self.z = [0.0] * _NF
+        # UE samples behind the CQI and SINR distribution means, now and on average: a
+        # mean over fewer UEs than usual is noisier, so its scale widens by sqrt(usual/now)
+        self.cnt = [0.0] * _NF
+        self.cnt_mean = [0.0] * _NF
         self._recent = 0  # bit i: the report i reports ago was anomalous
         self._mask = (1 << self.config.n) - 1
 
@@ -195,6 +203,7 @@ class CellDetector:
                 tot += c
                 acc += b * c
         valid[CQI] = tot >= MIN_DIST_REPORTS
+        self.cnt[CQI] = tot
         if tot > 0:
             x[CQI] = acc / tot
         tot = acc = 0.0
@@ -204,6 +213,7 @@ class CellDetector:
                 tot += c
                 acc += b * c
         valid[SINR] = tot >= MIN_DIST_REPORTS
+        self.cnt[SINR] = tot
         if tot > 0:
             x[SINR] = acc / tot
         att = get("RRC.ConnEstabAtt")
@@ -248,7 +258,13 @@ class CellDetector:
             scored = True
             s = 1.25 * mad[i]
             floor = SCALE_FLOOR[i]
-            zi = (x[i] - mean[i]) / (s if s > floor else floor)
+            if s < floor:
+                s = floor
+            c = self.cnt[i]
+            if c and c < self.cnt_mean[i]:  # CQI / SINR over fewer UEs than usual
+                w = self.cnt_mean[i] / c
+                s *= math.sqrt(w if w < WIDEN_MAX else WIDEN_MAX)
+            zi = (x[i] - mean[i]) / s
             if zi > clip:
                 zi = clip
             elif zi < -clip:
@@ -270,6 +286,7 @@ class CellDetector:
                 if n == 0:
                     mean[i] = xi
                     seen[i] = 1
+                    self.cnt_mean[i] = self.cnt[i]
                     continue
                 mu = mean[i]
                 if n < warm:
@@ -287,6 +304,9 @@ class CellDetector:
                 mean[i] = mu + a * d
                 mad[i] += a * ((d if d >= 0 else -d) - mad[i])
                 seen[i] = n + 1
+                c = self.cnt[i]
+                if c:
+                    self.cnt_mean[i] += a * (c - self.cnt_mean[i])
             return None
         if self._recent.bit_count() < cfg.k:
             return None
