@@ -35,6 +35,7 @@ SUBCOMMANDS: dict[str, str] = {
     "doctor": "xtrust.doctor:doctor",
     "e2sim": "xtrust.e2sim.cli:e2sim",
     "keys": "xtrust.crypto.keys_cli:keys",
+    "policy": "xtrust.rapps.policy.cli:policy",
     "qkd": "xtrust.crypto.qkd.cli:qkd",
     "ric": "xtrust.ric.platform.cli:ric",
     "rmr": "xtrust.ric.rmr.cli:rmr",
