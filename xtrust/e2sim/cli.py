@@ -254,10 +254,29 @@ def twin_run(
         f"twin: {len(episodes)} attack episode(s) in the ground truth "
         f"({result['ground_truth_file']})"
     )
-    click.echo(
-        f"twin: detection not evaluated: {result['detection']['reason']}"
-        if not result["detection"]["evaluated"]
-        else f"twin: {result['detection']}"
-    )
+    det = result["detection"]
+    if not det["evaluated"]:
+        click.echo(f"twin: detection not evaluated: {det['reason']}")
+    else:
+        t0 = result["start_time"]
+        for ep in det["episodes"]:
+            where = ep["node"] + (f"/{ep['cell']}" if ep["cell"] is not None else "")
+            line = f"twin: {ep['label']} on {where} from +{ep['start'] - t0:.1f} s: "
+            if ep["detected"]:
+                line += (f"detected +{ep['delay_s']:.1f} s later ({ep['delay_periods']} "
+                         f"reporting periods) as {ep['alert_class']}")  # fmt: skip
+                if "quarantined_at" in ep:
+                    line += f", quarantined +{ep['quarantine_delay_s']:.1f} s after onset"
+            else:
+                line += "NOT detected"
+            click.echo(line)
+        for move in det.get("quarantine", []):
+            click.echo(f"twin: segmentation: {move['action']} {move['asset']} at "
+                       f"+{move['time'] - t0:.1f} s ({move['reason']}, by {move['actor']})")  # fmt: skip
+        click.echo(
+            f"twin: {det['detected']}/{det['episodes_total']} episode(s) detected, "
+            f"{det['classified']} classified; {det['false_alarms']} false alarm(s) in "
+            f"{det['cell_reports']} cell reports; alerts in {det['alerts_file']}"
+        )
     if report:
         click.echo(f"twin: report written to {report}")

@@ -239,6 +239,7 @@ async def run_twin(
             "scenario": scenario.name if hasattr(scenario, "name") else cfg.scenario,
             "seed": cfg.seed,
             "speed": cfg.speed,
+            "start_time": start_time,
             "simulated_s": round(max(n.sim_now for n in nodes) - start_time, 1),
             "duration_s": round(time.monotonic() - wall0, 2),
             "network": {

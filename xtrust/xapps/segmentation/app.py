@@ -36,22 +36,41 @@ from aiohttp import web
 
 from xtrust.errors import ConfigError, InputError, XTrustError
 from xtrust.ric import mtypes
+from xtrust.ric.a1 import Policy as A1Policy
 from xtrust.ric.xapp import Message, XApp, handles
 from xtrust.xapps.anomaly.alerts import SEVERITIES, AlertRecord, parse_alert
 
 from .enforce import Segmentation, SegmentationAdmission, SegmentationRouting
 from .policy import Policy, load_policy
 
-__all__ = ["DESCRIPTOR", "SegmentationXApp"]
+__all__ = ["DESCRIPTOR", "RISK_POLICY_SCHEMA", "RISK_POLICY_TYPE", "SegmentationXApp"]
 
 DESCRIPTOR = Path(__file__).with_name("config-file.json")
+
+#: A1 policy type of the risk engine rApp (``xtrust-risk-v1``, :mod:`xtrust.rapps.policy.a1`):
+#: the subjects to quarantine; the segmentation quarantines the listed assets and
+#: releases those a later instance no longer lists
+RISK_POLICY_TYPE = 20100
+RISK_POLICY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "risk_threshold": {"type": "integer", "minimum": 0, "maximum": 100},
+        "quarantine": {"type": "array", "items": {"type": "string", "minLength": 1}},
+        "generated_at": {"type": "string"},
+        "source": {"type": "string"},
+    },
+    "required": ["risk_threshold", "quarantine"],
+    "additionalProperties": False,
+}
 
 
 class SegmentationXApp(XApp):
     """The micro-segmentation xApp (see the module documentation)."""
 
     name = "xtrust-segmentation"
-    policy_types: ClassVar[dict[int, dict[str, Any] | None]] = {}
+    policy_types: ClassVar[dict[int, dict[str, Any] | None]] = {
+        RISK_POLICY_TYPE: RISK_POLICY_SCHEMA
+    }
 
     def __init__(
         self,
@@ -80,6 +99,8 @@ class SegmentationXApp(XApp):
         self.protected = set(ctl.get("protected") or ())
         self.output_dir = Path(ctl["output_dir"]) if ctl.get("output_dir") else None
         self.moves: list[dict[str, Any]] = []
+        #: assets quarantined because an A1 risk policy listed them
+        self.a1_quarantined: set[str] = set()
         self.counters: dict[str, int] = {}
         self._clock = clock
         self._moves_metric = self.metrics.counter(
@@ -147,6 +168,29 @@ class SegmentationXApp(XApp):
         from .cli import render_outputs, write_outputs
 
         write_outputs(render_outputs(self.segmentation.compiled), self.output_dir)
+
+    # ------------------------------------------------------------ A1
+    async def on_policy(self, policy: A1Policy) -> None:
+        """An ``xtrust-risk-v1`` instance: quarantine what it lists, release what it
+        no longer lists (of the assets an A1 policy quarantined)."""
+        if policy.policy_type_id != RISK_POLICY_TYPE:
+            return
+        listed = set() if policy.deleted else {str(a) for a in policy.payload["quarantine"]}
+        actor = f"a1:{policy.policy_instance_id}"
+        assets = self.segmentation.policy.assets
+        for asset in sorted(listed - self.a1_quarantined):
+            if asset not in assets:
+                self.count("a1_unknown_assets")
+                continue
+            if self.quarantine(asset, "risk engine: listed for quarantine", actor=actor):
+                self.a1_quarantined.add(asset)
+        for asset in sorted(self.a1_quarantined - listed):
+            self.a1_quarantined.discard(asset)
+            try:
+                self.release(asset, by=actor, reason="risk engine: cleared")
+            except XTrustError as exc:
+                self.count("refused_moves")
+                self.log.warning("release of %s refused: %s", asset, exc)
 
     # ------------------------------------------------------------ RMR
     @handles(mtypes.XTRUST_ALERT)
