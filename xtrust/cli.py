@@ -40,8 +40,10 @@ SUBCOMMANDS: dict[str, str] = {
     "ric": "xtrust.ric.platform.cli:ric",
     "rmr": "xtrust.ric.rmr.cli:rmr",
     "segment": "xtrust.xapps.segmentation.cli:segment",
+    "threat": "xtrust.rapps.threatmodel.cli:threat",
     "twin": "xtrust.e2sim.cli:twin",
     "xapp": "xtrust.xapps.cli:xapp",
+    "xdr": "xtrust.rapps.xdr.cli:xdr",
 }
 
 
