@@ -17,7 +17,7 @@ SEMGREP_VERSION := 1.185.0
 NODE_STAMP := node_modules/.installed
 PYTEST_ARGS ?=
 
-.PHONY: all venv node system-deps test lint format demo bench proto clean
+.PHONY: all venv node system-deps test lint format demo bench proto contracts clean
 
 all: lint test
 
@@ -71,6 +71,11 @@ bench: venv
 	$(BIN)/python bench/bench_segmentation.py
 	$(BIN)/python bench/eval_kpm.py
 	$(BIN)/python bench/fuzz_codec.py --seconds 60
+
+# Recompile contracts/AppRegistry.sol with the pinned solc into xtrust/ledger/AppRegistry.json
+# (a test recompiles and asserts the committed artefact is byte-identical).
+contracts: venv node
+	$(BIN)/python scripts/compile_contracts.py
 
 # Regenerate the committed RNIB protobuf module from xtrust/ric/rnib/nodeb.proto.
 proto: venv

@@ -29,12 +29,14 @@ __all__ = ["SUBCOMMANDS", "cli", "main"]
 
 #: name -> "module:attribute" of a click command; imported on first use.
 SUBCOMMANDS: dict[str, str] = {
+    "admit": "xtrust.ledger.cli:admit",
     "attest": "xtrust.crypto.attest_cli:attest",
     "codec": "xtrust.ric.asn1.cli:codec",
     "detect": "xtrust.xapps.anomaly.cli:detect",
     "doctor": "xtrust.doctor:doctor",
     "e2sim": "xtrust.e2sim.cli:e2sim",
     "keys": "xtrust.crypto.keys_cli:keys",
+    "ledger": "xtrust.ledger.cli:ledger",
     "policy": "xtrust.rapps.policy.cli:policy",
     "qkd": "xtrust.crypto.qkd.cli:qkd",
     "ric": "xtrust.ric.platform.cli:ric",
