@@ -178,6 +178,12 @@ def twin() -> None:
     "--xapps", default="kpmmon", show_default=True, help="Comma-separated xApps to run in the twin."
 )
 @click.option(
+    "--rapps",
+    default="",
+    help="Comma-separated rApps beside the xApps: policy (risk PDP as control admission), "
+    "xdr (playbook quarantine); both need --xapps anomaly,segmentation.",
+)
+@click.option(
     "--duration",
     type=click.FloatRange(min=0.1),
     help="Wall-clock seconds (default: the scenario's length at --speed).",
@@ -220,7 +226,7 @@ def twin() -> None:
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 def twin_run(
-    scenario: str, xapps: str, duration: float | None, speed: float, nodes: int, cells_per_node: int,
+    scenario: str, xapps: str, rapps: str, duration: float | None, speed: float, nodes: int, cells_per_node: int,
     ues_per_cell: int, period_ms: int, seed: int, report: str | None,
     ground_truth: str | None, mobiflow: str | None, record_kpm: str | None, fmt: str,
 ) -> None:  # fmt: skip
@@ -231,6 +237,7 @@ def twin_run(
         scenario=scenario, nodes=nodes, cells_per_node=cells_per_node,
         ues_per_cell=ues_per_cell, period_ms=period_ms, duration=duration, speed=speed, seed=seed,
         xapps=tuple(x.strip() for x in xapps.split(",") if x.strip()), report=report,
+        rapps=tuple(x.strip() for x in rapps.split(",") if x.strip()),
         ground_truth=ground_truth, mobiflow=mobiflow, record_kpm=record_kpm,
     )  # fmt: skip
     show = fmt == "text" and sys.stderr.isatty()
@@ -273,6 +280,10 @@ def twin_run(
         for move in det.get("quarantine", []):
             click.echo(f"twin: segmentation: {move['action']} {move['asset']} at "
                        f"+{move['time'] - t0:.1f} s ({move['reason']}, by {move['actor']})")  # fmt: skip
+        for step in result.get("response", {}).get("steps", []):
+            what = {k: v for k, v in step.items() if k not in ("step", "time")}
+            click.echo(f"twin: response +{step['time'] - t0:.1f} s {step['step']}: "
+                       + ", ".join(f"{k}={v}" for k, v in what.items()))  # fmt: skip
         click.echo(
             f"twin: {det['detected']}/{det['episodes_total']} episode(s) detected, "
             f"{det['classified']} classified; {det['false_alarms']} false alarm(s) in "

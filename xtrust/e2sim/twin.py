@@ -36,6 +36,12 @@ XAPPS = {
     "segmentation": "micro-segmentation (xtrust.xapps.segmentation): RIC-lite's routing and "
     "control admission; quarantine on alerts",
 }
+#: rApps the twin can run beside the xApps
+RAPPS = {
+    "policy": "risk-based PDP (xtrust.rapps.policy): alerts raise risk, RIC control admission",
+    "xdr": "XDR (xtrust.rapps.xdr): alerts correlated into incidents, a playbook quarantines "
+    "the offending xApp through the segmentation",
+}
 
 
 @dataclass
@@ -52,6 +58,7 @@ class TwinConfig:
     speed: float = 10.0
     seed: int = 0
     xapps: tuple[str, ...] = ("kpmmon",)
+    rapps: tuple[str, ...] = ()
     report: str | None = None
     ground_truth: str | None = None
     #: write the MobiFlow v2 control-plane records of every cell here
@@ -65,6 +72,15 @@ class TwinConfig:
         unknown = [x for x in self.xapps if x not in XAPPS]
         for name in unknown:
             raise InputError(f"--xapps: unknown xApp {name!r}; available: {', '.join(XAPPS)}")
+        for name in self.rapps:
+            if name not in RAPPS:
+                raise InputError(f"--rapps: unknown rApp {name!r}; available: {', '.join(RAPPS)}")
+        if self.rapps and "anomaly" not in self.xapps:
+            raise InputError(
+                "--rapps needs the anomaly xApp (--xapps anomaly,...): its alerts feed them"
+            )
+        if "xdr" in self.rapps and "segmentation" not in self.xapps:
+            raise InputError("--rapps xdr needs the segmentation xApp: its playbook quarantines")
         if self.record_kpm and "anomaly" not in self.xapps:
             raise InputError("--record-kpm needs the anomaly xApp (--xapps anomaly,...)")
         if self.nodes < 1 or self.cells_per_node < 1 or self.ues_per_cell < 0:
@@ -128,6 +144,7 @@ async def run_twin(
 
         segmentation: Any = None
         anomaly: Any = None
+        loop_steps: list[dict[str, Any]] = []
         rogues: list[Any] = []
 
         async def launch_rogue(order: Any) -> None:
@@ -170,7 +187,9 @@ async def run_twin(
         if mobiflow:
             from .mobiflow import MobiflowWriter
 
-            writer = MobiflowWriter(mobiflow, plmn="00101", seed=cfg.seed)
+            # with the anomaly xApp, records also go to the SDL stream it reads
+            writer = MobiflowWriter(mobiflow, plmn="00101", seed=cfg.seed,
+                                    keep_for_sdl="anomaly" in cfg.xapps)  # fmt: skip
             writer.watch([c for n in nodes for c in n.cells])
         for n in nodes:
             n.on_step = engine.tick  # the engine ignores a time it has already seen
@@ -200,6 +219,10 @@ async def run_twin(
                 )  # fmt: skip
                 await segmentation.start()
                 apps.append(segmentation)
+            on_alert = None
+            if cfg.rapps:
+                on_alert = await _start_rapps(cfg, ric, segmentation, sim_now, gt_path,
+                                              loop_steps, tasks)  # fmt: skip
             if "anomaly" in cfg.xapps:
                 from xtrust.xapps.anomaly.app import DESCRIPTOR as ANOMALY_DESCRIPTOR
                 from xtrust.xapps.anomaly.app import AnomalyXApp
@@ -207,7 +230,9 @@ async def run_twin(
                 an_config = _descriptor(ANOMALY_DESCRIPTOR, gt_path.parent, {
                     "period_ms": cfg.period_ms,
                     "record_kpm": cfg.record_kpm,
-                    "mobiflow": {"file": mobiflow, "sdl": False, "window": 5000},
+                    # with the rApps, the response goes through the PDP and the XDR playbook
+                    "response": {"quarantine": not cfg.rapps},
+                    "mobiflow": {"file": None, "sdl": True, "window": 5000},
                     "alerts": {"jsonl": str(gt_path.with_name("alerts.jsonl")),
                                "stix": str(gt_path.with_name("alerts.stix.jsonl")), "rmr": True},
                 })  # fmt: skip
@@ -215,9 +240,12 @@ async def run_twin(
                     config=an_config, ric=ric.rmr_address, sdl=sdl, rmr_port=0, http_port=0,
                     host="127.0.0.1", env={}, appmgr=appmgr, clock=sim_now,
                     cells={n.ran_name: [c.cell_id for c in n.cells] for n in nodes},
+                    on_alert=on_alert,
                 )  # fmt: skip
                 await anomaly.start()
                 apps.append(anomaly)
+                if writer is not None:
+                    tasks.append(asyncio.create_task(_publish_mobiflow(writer, sdl)))
             duration = cfg.duration if cfg.duration is not None else scenario.duration / cfg.speed
             end = time.monotonic() + duration
             while time.monotonic() < end:
@@ -259,9 +287,107 @@ async def run_twin(
             "ground_truth": _read_jsonl(gt_path),
             "detection": _detection(cfg, gt_path, anomaly, segmentation, rogues),
         }
+        if cfg.rapps:
+            report["response"] = {"rapps": list(cfg.rapps), "steps": loop_steps}
     if cfg.report:
         _write_json(Path(cfg.report), report)
     return report
+
+
+#: the XDR playbook of the twin: contain an xApp that controls the RAN like a rogue
+TWIN_PLAYBOOK = {
+    "version": 1,
+    "playbooks": [{
+        "name": "contain-rogue-xapp",
+        "match": {"attack_class": ["rogue-control"], "entity_kind": ["xapp"]},
+        "steps": [{"action": "quarantine", "reason": "XDR {incident}: {classes}"}],
+    }],
+}  # fmt: skip
+
+#: the PDP's risk threshold in the twin, and how often (simulated s) the XDR responds
+TWIN_RISK_THRESHOLD = 15
+XDR_CYCLE_S = 2.0
+
+#: what each xApp of the twin may control (RAN function ids), for the PDP
+_SUBJECTS = {"kpm-monitor": (2,), "xtrust-anomaly": (2, 3), "rogue-xapp": (2, 3),
+             "xtrust-segmentation": ()}  # fmt: skip
+
+
+async def _start_rapps(cfg: TwinConfig, ric: Any, segmentation: Any, sim_now: Any,
+                       gt_path: Path, steps: list[dict[str, Any]],
+                       tasks: list[asyncio.Task[Any]]) -> Any:  # fmt: skip
+    """Start the rApps of ``cfg.rapps``; the callback that hands them the anomaly alerts.
+
+    Each step of the response (alert, risk raised, control denied, quarantine) is
+    appended to ``steps`` with its simulated time."""
+    from xtrust.ric.platform.hooks import AllOf
+    from xtrust.xapps.anomaly.alerts import AlertRecord, iso
+
+    pdp: Any = None
+    if "policy" in cfg.rapps:
+        from xtrust.rapps.policy import Pdp, RiskAdmission, Subject, parse_alerts
+
+        # zero trust in the twin: one medium alert (risk 15) on an xApp blocks its controls
+        pdp = Pdp(subjects=[Subject(name, "xapp", zone="ric", ran_functions=funcs)
+                            for name, funcs in _SUBJECTS.items()], threshold=TWIN_RISK_THRESHOLD)  # fmt: skip
+        ric.submgr.admission = AllOf(ric.submgr.admission, RiskAdmission(pdp))
+
+        def on_control(doc: dict[str, Any]) -> None:
+            if not doc["allowed"] and "xtrust-policy" in str(doc.get("reason")):
+                steps.append({"step": "control-denied", "time": sim_now(),
+                              "subject": doc.get("sender"), "reason": doc.get("reason")})  # fmt: skip
+
+        ric.control_listeners.append(on_control)
+    engine: Any = None
+    xdr: Any = None
+    if "xdr" in cfg.rapps:
+        from xtrust.rapps.xdr import ResponseEngine, Xdr, parse_playbooks
+
+        xdr = Xdr("twin", window=300)
+        engine = ResponseEngine(parse_playbooks(TWIN_PLAYBOOK, "<twin playbook>"),
+                                segmentation=segmentation,
+                                audit_path=gt_path.with_name("xdr-audit.jsonl"))  # fmt: skip
+
+    async def respond_every(period_s: float) -> None:
+        """The XDR's response cycle: every ``period_s`` simulated seconds."""
+        while True:
+            await asyncio.sleep(period_s / cfg.speed)
+            for entry in await engine.respond(xdr.incidents()):
+                steps.append(
+                    {
+                        **entry,
+                        "playbook_step": entry.get("step"),
+                        "step": "playbook",
+                        "time": sim_now(),
+                    }
+                )
+
+    if xdr is not None:
+        tasks.append(asyncio.get_running_loop().create_task(respond_every(XDR_CYCLE_S)))
+
+    def on_alert(alert: AlertRecord) -> None:
+        steps.append({"step": "alert", "time": alert.time, "entity": alert.entity_id,
+                      "attack_class": alert.attack_class, "score": alert.score})  # fmt: skip
+        doc = alert.to_json()
+        if pdp is not None and alert.entity_kind == "xapp" and alert.entity_id in pdp.subjects:
+            # the PDP decays behaviour on the wall clock; the twin's clock runs ahead
+            found, _ = parse_alerts({**doc, "time": iso(time.time())})
+            for a in found:
+                pdp.risk.behaviour.add(a)
+            risk = pdp.risk_of(alert.entity_id)
+            steps.append({"step": "risk", "time": sim_now(), "subject": alert.entity_id,
+                          "risk": risk["risk"], "threshold": risk["threshold"]})  # fmt: skip
+        if xdr is not None:
+            xdr.ingest(doc)
+
+    return on_alert
+
+
+async def _publish_mobiflow(writer: Any, sdl: Any, every: float = 0.05) -> None:
+    """Publish the MobiFlow records written since the last call to the SDL stream."""
+    while True:
+        await asyncio.sleep(every)
+        await writer.publish(sdl)
 
 
 def twin_policy(node_names: list[str]) -> dict[str, Any]:

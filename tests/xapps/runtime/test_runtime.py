@@ -295,3 +295,41 @@ def test_segmentation_follows_the_risk_engines_a1_quarantine_list(tmp_path: Path
         assert [m["actor"] for m in app.moves] == ["a1:xtrust-risk"] * 4
 
     asyncio.run(main())
+
+
+@pytest.mark.slow
+def test_twin_zero_trust_loop_alert_risk_deny_quarantine(tmp_path: Path) -> None:
+    """Issue 9's loop: the anomaly xApp's alert raises the rogue xApp's risk, the PDP
+    denies its next controls at RIC-lite's admission, the XDR playbook quarantines it."""
+    scenario = tmp_path / "rogue.yaml"
+    scenario.write_text("name: short-rogue\nduration: 40\nattacks:\n  - type: rogue-xapp\n"
+                        "    onset: 15\n    duration: 10\n    targets: [{node: 0}]\n"
+                        "    count: 100\n    rate: 10\n")  # fmt: skip
+    cfg = TwinConfig(scenario=str(scenario), xapps=("anomaly", "segmentation"),
+                     rapps=("policy", "xdr"), nodes=1, cells_per_node=2, ues_per_cell=5,
+                     speed=10.0, seed=2, ground_truth=str(tmp_path / "gt.jsonl"))  # fmt: skip
+    r = asyncio.run(run_twin(cfg))
+    steps = r["response"]["steps"]
+    first = {}
+    for s in steps:
+        first.setdefault(s["step"], s)
+    assert {"alert", "risk", "control-denied", "playbook"} <= set(first)
+    assert first["risk"]["subject"] == "rogue-xapp" and first["risk"]["risk"] >= 15
+    assert first["alert"]["time"] <= first["control-denied"]["time"] <= first["playbook"]["time"]
+    assert (
+        first["playbook"]["action"] == "quarantine"
+        and first["playbook"]["target"] == "xapp:rogue-xapp"
+    )
+    assert [m["asset"] for m in r["detection"]["quarantine"]] == ["rogue-xapp"]
+    assert (tmp_path / "xdr-audit.jsonl").exists()
+
+
+def test_twin_refuses_rapps_without_their_xapps() -> None:
+    from xtrust.errors import InputError
+
+    with pytest.raises(InputError, match="needs the anomaly"):
+        TwinConfig(xapps=("kpmmon",), rapps=("policy",)).validate()
+    with pytest.raises(InputError, match="segmentation"):
+        TwinConfig(xapps=("anomaly",), rapps=("xdr",)).validate()
+    with pytest.raises(InputError, match="unknown rApp"):
+        TwinConfig(xapps=("anomaly",), rapps=("soar",)).validate()

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 __all__ = [
+    "AllOf",
     "AllowAllControl",
     "ControlAdmission",
     "ControlRequestInfo",
@@ -72,6 +73,27 @@ class ControlAdmission(Protocol):
     async def admit(self, request: ControlRequestInfo) -> Decision:
         """May this control request go to the E2 node?"""
         ...
+
+
+class AllOf:
+    """A control admission that asks several in turn: the first denial wins.
+
+    For example segmentation (may this app control this node at all?) then a
+    risk-based policy engine (is this app trustworthy right now?).
+    """
+
+    def __init__(self, *admissions: ControlAdmission) -> None:
+        self.admissions = list(admissions)
+
+    async def admit(self, request: ControlRequestInfo) -> Decision:
+        reasons = []
+        for admission in self.admissions:
+            decision = await admission.admit(request)
+            if not decision.allowed:
+                return decision
+            if decision.reason:
+                reasons.append(decision.reason)
+        return Decision.allow("; ".join(reasons))
 
 
 class AllowAllControl:

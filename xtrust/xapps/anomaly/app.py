@@ -414,7 +414,7 @@ class AnomalyXApp(XApp):
                 lines = text.split("\n")
                 partial = lines.pop()
                 self.on_mobiflow(lines)
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.1)
 
     async def _sdl_records(self, ns: str) -> None:
         sub = await self.sdl.subscribe(ns, [SDL_CHANNEL])
