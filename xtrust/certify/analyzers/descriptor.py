@@ -42,8 +42,12 @@ _SDK_HANDLED = {
     "RIC_CONTROL_FAILURE",
     "RIC_HEALTH_CHECK_REQ",
 }
-#: messages the SDK routes to an overridable method
-_SDK_METHOD = {"RIC_INDICATION": "on_indication", "A1_POLICY_REQ": "on_policy"}
+#: messages the SDK routes to app code: a regex of the code that receives them (indications
+#: go to the subscription's handler, or to ``on_indication`` when it has none)
+_SDK_METHOD = {
+    "RIC_INDICATION": r"\bon_indication\b|\.subscribe(?:_kpm)?\(",
+    "A1_POLICY_REQ": r"\bon_policy\b",
+}
 
 
 @cache
@@ -92,7 +96,7 @@ def _line_of(text: str, key: str) -> int | None:
 class DescriptorAnalyzer(Analyzer):
     name = "descriptor"
     category = "descriptor"
-    revision = "1"
+    revision = "2"  # 2: subscription handlers count as handling RIC_INDICATION
 
     def applies(self, ctx: ScanContext) -> str | None:
         if ctx.kind == "descriptor":
@@ -379,7 +383,7 @@ class DescriptorAnalyzer(Analyzer):
                 continue
             if uses_sdk and (
                 name in _SDK_HANDLED
-                or (name in _SDK_METHOD and re.search(rf"\b{_SDK_METHOD[name]}\b", code))
+                or (name in _SDK_METHOD and re.search(_SDK_METHOD[name], code))
             ):
                 continue
             if uses_sdk and name == "A1_POLICY_REQ" and "policy_types" in code:

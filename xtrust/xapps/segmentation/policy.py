@@ -428,7 +428,11 @@ def load_policy(path: str | Path) -> Policy:
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror or exc}", source=str(p)) from None
     try:
-        doc = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
+        loader = _StrictLoader(text)  # a SafeLoader subclass that refuses duplicate keys
+        try:
+            doc = loader.get_single_data()
+        finally:
+            loader.dispose()
     except _DuplicateKey as exc:
         raise ConfigError(f"line {exc.line}: duplicate key {exc.key!r}", source=p.name) from None
     except yaml.YAMLError as exc:
