@@ -55,10 +55,14 @@ format: venv
 	$(BIN)/ruff check --fix xtrust tests bench examples
 	$(BIN)/ruff format xtrust tests bench examples
 
-# RIC-lite, two simulated gNBs and the KPM monitor xApp on loopback (see examples/kpm_monitor)
+# RIC-lite, two simulated gNBs and the KPM monitor xApp on loopback (see examples/kpm_monitor);
+# the zero-trust loop in the twin (a rogue xApp detected, denied, quarantined);
+# certify -> ledger -> admit, then revoke -> deny (examples/supply_chain)
 demo: venv
 	$(BIN)/xtrust doctor
 	$(BIN)/python examples/kpm_monitor/demo.py --duration 6
+	$(BIN)/xtrust twin run --scenario rogue-xapp --xapps anomaly,segmentation --rapps policy,xdr --speed 20
+	XTRUST=$(BIN)/xtrust bash examples/supply_chain/demo.sh
 
 bench: venv
 	$(BIN)/python bench/bench_codec.py
