@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from xtrust.errors import DecodeError
 from xtrust.ric.asn1 import e2ap
 from xtrust.ric.asn1.e2ap_fast import decode_indication, encode_indication, peek, require_indication
 from xtrust.ric.asn1.e2ap_messages import RicIndication, RicRequestId, parse
@@ -90,3 +92,16 @@ def test_mutated_indications_fast_or_fallback(ind: RicIndication, data: st.DataO
     fast = decode_indication(bytes(raw))
     if fast is not None:
         assert parse(bytes(raw)) == fast
+
+
+def test_missing_indication_type_is_not_defaulted_by_the_fast_path() -> None:
+    """A bit flip that turns IE 28 (RICindicationType, mandatory) into IE 20 once made
+    the fast path default the type to "report" while the generic codec rejects the PDU
+    (found by the mutation test above): the fast path must fall back instead."""
+    ind = RicIndication(RicRequestId(1, 2), 3, 4, b"h", b"m", "report", 5, None)
+    raw = bytearray(ind.encode())
+    at = bytes(raw).index(b"\x00\x1c\x00\x01\x00")  # IE 28, criticality reject, 1 octet
+    raw[at + 1] = 0x14  # IE id 20 (RICcallProcessID)
+    assert decode_indication(bytes(raw)) is None
+    with pytest.raises(DecodeError, match="RICindicationType"):
+        parse(bytes(raw))

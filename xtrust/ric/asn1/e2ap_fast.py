@@ -140,8 +140,12 @@ def decode_indication(data: bytes) -> RicIndication | None:
             return None
         req = ran = action = header = message = None
         sn = cpid = None
-        itype = "report"
+        itype: str | None = None  # mandatory (RICindicationType): no default
+        seen: set[int] = set()
         for ie_id, start, end in fields:
+            if ie_id in seen:
+                raise _Fallback  # a repeated IE: the generic codec decides
+            seen.add(ie_id)
             if ie_id == 29:
                 req = _request_id(data, start, end)
             elif ie_id == 5:
@@ -164,7 +168,8 @@ def decode_indication(data: bytes) -> RicIndication | None:
                 cpid = _octets(data, start, end)
             else:
                 raise _Fallback
-        if req is None or ran is None or action is None or header is None or message is None:
+        if (req is None or ran is None or action is None or header is None or message is None
+                or itype is None):  # fmt: skip
             raise _Fallback  # missing IE: let the generic path report it
         return RicIndication(req, ran, action, header, message, itype, sn, cpid)
     except (_Fallback, IndexError):
