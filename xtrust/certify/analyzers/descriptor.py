@@ -382,8 +382,7 @@ class DescriptorAnalyzer(Analyzer):
             ):
                 continue
             if uses_sdk and (
-                name in _SDK_HANDLED
-                or (name in _SDK_METHOD and re.search(_SDK_METHOD[name], code))
+                name in _SDK_HANDLED or (name in _SDK_METHOD and re.search(_SDK_METHOD[name], code))
             ):
                 continue
             if uses_sdk and name == "A1_POLICY_REQ" and "policy_types" in code:
