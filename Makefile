@@ -47,13 +47,13 @@ test: venv node system-deps
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 lint: venv
-	$(BIN)/ruff check xtrust tests bench examples
-	$(BIN)/ruff format --check xtrust tests bench examples
+	$(BIN)/ruff check xtrust tests bench examples scripts
+	$(BIN)/ruff format --check xtrust tests bench examples scripts
 	$(BIN)/mypy
 
 format: venv
-	$(BIN)/ruff check --fix xtrust tests bench examples
-	$(BIN)/ruff format xtrust tests bench examples
+	$(BIN)/ruff check --fix xtrust tests bench examples scripts
+	$(BIN)/ruff format xtrust tests bench examples scripts
 
 # RIC-lite, two simulated gNBs and the KPM monitor xApp on loopback (see examples/kpm_monitor);
 # the zero-trust loop in the twin (a rogue xApp detected, denied, quarantined);
@@ -64,7 +64,7 @@ demo: venv
 	$(BIN)/xtrust twin run --scenario rogue-xapp --xapps anomaly,segmentation --rapps policy,xdr --speed 20
 	XTRUST=$(BIN)/xtrust bash examples/supply_chain/demo.sh
 
-bench: venv
+bench: venv node system-deps
 	$(BIN)/python bench/bench_codec.py
 	$(BIN)/python bench/bench_rmr.py
 	$(BIN)/python bench/bench_e2_transport.py
@@ -73,7 +73,17 @@ bench: venv
 	$(BIN)/python bench/calibrate_coloran.py
 	$(BIN)/python bench/eval_mobiflow.py --data ../shared/data/mobiflow
 	$(BIN)/python bench/bench_segmentation.py
-	$(BIN)/python bench/eval_kpm.py
+	$(BIN)/python bench/eval_kpm.py --seeds 6
+	$(BIN)/python bench/eval_twin.py --seeds 3
+	$(BIN)/python bench/bench_anomaly_xapp.py
+	$(BIN)/python bench/bench_certify.py
+	$(BIN)/python bench/bench_vuln_match.py
+	$(BIN)/python bench/bench_ledger.py
+	$(BIN)/python bench/bench_policy.py
+	$(BIN)/python bench/bench_threatmodel.py
+	$(BIN)/python bench/bench_xdr.py
+	$(BIN)/python bench/bench_crypto_sign.py
+	$(BIN)/python bench/bench_qkd_handshake.py
 	$(BIN)/python bench/fuzz_codec.py --seconds 60
 
 # Recompile contracts/AppRegistry.sol with the pinned solc into xtrust/ledger/AppRegistry.json
