@@ -64,6 +64,7 @@ def _version_of(path: str, flag: str = "--version") -> str:
 def run_checks(node_bin: Path | None = None) -> list[Check]:
     """Probe the machine. ``node_bin`` is an extra folder for npm-installed tools."""
     extra = [node_bin] if node_bin else [Path.cwd() / "node_modules" / ".bin"]
+    extra.append(Path(sys.executable).parent)  # tools installed in this virtualenv
     checks = [
         Check("xtrust", True, __version__, "this toolkit"),
         Check(
@@ -96,9 +97,12 @@ def run_checks(node_bin: Path | None = None) -> list[Check]:
     for prog, why in (
         ("redis-server", "Redis back end of the shared data layer (SDL)"),
         ("anvil", "Ethereum JSON-RPC node, used by the ledger tests"),
-        ("solc", "Solidity compiler, used by `make contracts`"),
+        ("solc", "Solidity compiler (npm solc: solcjs), used by `make contracts`"),
+        ("bandit", "Python SAST for `xtrust certify`"),
+        ("semgrep", "SAST with the XTRUST rule pack for `xtrust certify`"),
+        ("syft", "SBOM generator for `xtrust certify`"),
     ):
-        path = _program(prog, extra)
+        path = _program(prog, extra) or (_program("solcjs", extra) if prog == "solc" else None)
         checks.append(
             Check(
                 prog,
