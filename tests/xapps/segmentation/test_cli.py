@@ -74,9 +74,12 @@ def test_compile_writes_everything(tmp_path: Path) -> None:
     assert sorted(os.listdir(out)) == [
         "control.json",
         "networkpolicies.yaml",
+        "redis-acl.txt",
         "routes.rt",
         "sdl-rules.json",
     ]
+    acl = (out / "redis-acl.txt").read_text().splitlines()
+    assert "ACL SETUSER kpimon on resetkeys resetchannels -@all %W~{kpm-data},*" in acl[1]
     table = parse_route_table((out / "routes.rt").read_text(), me=["service-ricxapp-ts-rmr:4560"])
     assert table.targets(12040) == ["service-ricplt-e2term-rmr:38000"]
     docs = list(yaml.safe_load_all((out / "networkpolicies.yaml").read_text()))

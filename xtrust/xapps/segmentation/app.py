@@ -98,6 +98,8 @@ class SegmentationXApp(XApp):
         self.kinds = set(q.get("kinds") or ["xapp"])
         self.protected = set(ctl.get("protected") or ())
         self.output_dir = Path(ctl["output_dir"]) if ctl.get("output_dir") else None
+        #: Redis (the DBaaS) whose ACLs enforce the SDL rules, updated after every move
+        self.sdl_acl_url: str | None = ctl.get("sdl_acl_url") or None
         self.moves: list[dict[str, Any]] = []
         #: assets quarantined because an A1 risk policy listed them
         self.a1_quarantined: set[str] = set()
@@ -120,6 +122,9 @@ class SegmentationXApp(XApp):
 
     async def on_start(self) -> None:
         self._publish()
+        if self.sdl_acl_url and not self._apply_acl():
+            raise ConfigError(f"cannot apply the SDL ACLs to {self.sdl_acl_url}",
+                              field="controls.sdl_acl_url", source="segmentation xApp")  # fmt: skip
 
     # ------------------------------------------------------------ decisions
     def on_alert(self, alert: AlertRecord) -> bool:
@@ -163,11 +168,31 @@ class SegmentationXApp(XApp):
         self._publish()
 
     def _publish(self) -> None:
-        if self.output_dir is None:
-            return
-        from .cli import render_outputs, write_outputs
+        if self.output_dir is not None:
+            from .cli import render_outputs, write_outputs
 
-        write_outputs(render_outputs(self.segmentation.compiled), self.output_dir)
+            write_outputs(render_outputs(self.segmentation.compiled), self.output_dir)
+        if self.sdl_acl_url and self.running:
+            self._apply_acl()
+
+    def _apply_acl(self) -> bool:
+        """Apply the compiled SDL rules as Redis ACLs; False (logged, counted) on failure."""
+        import redis
+
+        try:
+            client = redis.Redis.from_url(self.sdl_acl_url or "", socket_timeout=2.0,
+                                          socket_connect_timeout=2.0)  # fmt: skip
+            try:
+                for args in self.segmentation.compiled.redis_acl():
+                    client.execute_command("ACL", "SETUSER", *args)
+            finally:
+                client.close()
+        except (redis.RedisError, ValueError) as exc:
+            self.count("acl_errors")
+            self.log.warning("SDL ACLs not applied to %s: %s", self.sdl_acl_url, exc)
+            return False
+        self.count("acl_updates")
+        return True
 
     # ------------------------------------------------------------ A1
     async def on_policy(self, policy: A1Policy) -> None:

@@ -32,7 +32,13 @@ from .yamlout import dump_all
 
 __all__ = ["OUTPUT_FILES", "render_outputs", "segment", "write_outputs"]
 
-OUTPUT_FILES = ("routes.rt", "networkpolicies.yaml", "sdl-rules.json", "control.json")
+OUTPUT_FILES = (
+    "routes.rt",
+    "networkpolicies.yaml",
+    "sdl-rules.json",
+    "redis-acl.txt",
+    "control.json",
+)
 
 
 def render_outputs(compiled: CompiledPolicy) -> dict[str, str]:
@@ -48,6 +54,10 @@ def render_outputs(compiled: CompiledPolicy) -> dict[str, str]:
         "routes.rt": compiled.route_table(),
         "networkpolicies.yaml": dump_all(docs),
         "sdl-rules.json": json.dumps(compiled.sdl_rules(), indent=2) + "\n",
+        # redis-cli < redis-acl.txt applies the SDL rules to the DBaaS
+        "redis-acl.txt": "".join(
+            "ACL SETUSER " + " ".join(args) + "\n" for args in compiled.redis_acl()
+        ),
         "control.json": json.dumps(control, indent=2) + "\n",
     }
 

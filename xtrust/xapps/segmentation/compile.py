@@ -64,6 +64,11 @@ def effective_flows(policy: Policy) -> list[Flow]:
     return out
 
 
+#: the command categories an SDL client needs (ricsdl, sdlgo, xtrust.ric.sdl)
+SDL_REDIS_COMMANDS = ["+@read", "+@write", "+@pubsub", "+@scripting", "+@connection",
+                      "-@dangerous"]  # fmt: skip
+
+
 @dataclass(slots=True)
 class CompiledPolicy:
     policy: Policy
@@ -112,6 +117,36 @@ class CompiledPolicy:
                 count += 1
         lines.append(f"newrt|end|{count}")
         return "\n".join(lines) + "\n"
+
+    def redis_acl(self) -> list[list[str]]:
+        """``ACL SETUSER`` arguments enforcing the SDL rules in Redis (the DBaaS).
+
+        One Redis user per app asset (xApps, rApps), named like the asset: key
+        patterns ``{<namespace>},*`` (the SDL key format of O-RAN SC) read-only
+        (``%R~``), write-only (``%W~``) or both (``~``) as the flows say, the
+        namespace's pub/sub channels, and the commands an SDL client uses
+        (reads, writes, pub/sub, scripts; nothing ``@dangerous``). Keys,
+        channels and commands are reset first, the password is left alone (set
+        it with ``ACL SETUSER <app> >secret``); an app with no SDL flow is
+        left with no key at all.
+        """
+        grants: dict[str, dict[str, set[str]]] = {}
+        for ns, rule in self.sdl.items():
+            for op in ("read", "write"):
+                for app in rule[op]:
+                    grants.setdefault(app, {}).setdefault(ns, set()).add(op)
+        out = []
+        for name in sorted(self.policy.assets):
+            if self.policy.assets[name].kind not in ("xapp", "rapp"):
+                continue
+            args = [name, "on", "resetkeys", "resetchannels", "-@all"]
+            for ns, ops in sorted(grants.get(name, {}).items()):
+                prefix = "~" if ops == {"read", "write"} else ("%R~" if "read" in ops else "%W~")
+                args += [prefix + "{" + ns + "},*", "&{" + ns + "},*"]
+            if name in grants:
+                args += SDL_REDIS_COMMANDS
+            out.append(args)
+        return out
 
     def sdl_rules(self) -> dict[str, dict[str, list[str]]]:
         return {
