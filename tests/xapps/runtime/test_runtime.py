@@ -333,3 +333,65 @@ def test_twin_refuses_rapps_without_their_xapps() -> None:
         TwinConfig(xapps=("anomaly",), rapps=("xdr",)).validate()
     with pytest.raises(InputError, match="unknown rApp"):
         TwinConfig(xapps=("anomaly",), rapps=("soar",)).validate()
+
+
+def test_anomaly_xapp_scores_periods_with_the_multivariate_detector_when_enabled(
+    tmp_path: Path,
+) -> None:
+    import random
+    from dataclasses import dataclass as dc
+
+    from xtrust.e2sim.model import Cell, connect_cells
+    from xtrust.e2sim.scenarios import ScenarioEngine, load_scenario
+    from xtrust.errors import ConfigError
+    from xtrust.xapps.anomaly.app import DESCRIPTOR
+
+    doc = json.loads(DESCRIPTOR.read_text())
+    doc["controls"]["kpm_multivariate"] = {"enabled": True, "p_value": 1e-5}
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps(doc))
+
+    @dc
+    class Header:
+        unix_time: float
+
+    @dc
+    class Msg:
+        values: dict[str, Any]
+
+        def rows(self) -> list[dict[str, Any]]:
+            return [self.values]
+
+    @dc
+    class Ind:
+        header: Header
+        message: Msg
+
+    async def main() -> None:
+        app = AnomalyXApp(config=str(cfg), rmr_port=0, http_port=0, host="127.0.0.1", env={},
+                          ric="127.0.0.1:9")  # fmt: skip
+        assert app.mv is not None
+        rng = random.Random(3)
+        cells = [Cell(0x110 + i, pci=i, rng=random.Random(rng.random())) for i in range(2)]
+        for c in cells:
+            for _ in range(10):
+                c.add_ue()
+        connect_cells(cells)
+        engine = ScenarioEngine(load_scenario("ue-flood"), {"gnb_a": cells}, seed=3)
+        t = 1.7e9
+        for _ in range(180):
+            t += 1.0
+            engine.tick(t)
+            for c in cells:
+                c.step(t, 1.0)
+            for c in cells:
+                app.on_kpm(("gnb_a", c.cell_id), Ind(Header(t), Msg(c.measurements())))  # type: ignore[arg-type]
+        engine.close(t)
+        assert len(app.mv) == 2 and not app._batches.get(t - 1)
+        assert any(a.attack_class == "ue-flood" for a in app.alerts)
+
+    asyncio.run(main())
+    doc["controls"]["kpm_multivariate"] = {"enabled": True, "bogus": 1}
+    cfg.write_text(json.dumps(doc))
+    with pytest.raises(ConfigError, match="kpm_multivariate"):
+        AnomalyXApp(config=str(cfg), rmr_port=0, http_port=0, host="127.0.0.1", env={})

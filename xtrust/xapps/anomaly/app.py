@@ -61,6 +61,7 @@ from .kpm import Alert as KpmAlert
 from .kpm import KpmConfig, KpmDetector
 from .kpm_trace import KpmRecorder
 from .mobiflow_rules import RuleHit, run_rules
+from .multivariate import BatchDetector, MvConfig
 
 __all__ = ["DESCRIPTOR", "AnomalyXApp", "ControlWatch", "MobiflowWatch"]
 
@@ -203,6 +204,17 @@ class AnomalyXApp(XApp):
             denied_burst=int(cw.get("denied_burst", 3)),
         )  # fmt: skip
         self.detector = KpmDetector(self.kpm_config)
+        # the multivariate batch detector (experimental, off by default): reports are
+        # collected per reporting period and scored together when the next one starts
+        mv = dict(ctl.get("kpm_multivariate") or {})
+        self.mv: BatchDetector | None = None
+        if mv.pop("enabled", False):
+            try:
+                self.mv = BatchDetector(MvConfig(**mv))
+            except TypeError as exc:
+                raise ConfigError(str(exc), field="controls.kpm_multivariate",
+                                  source="anomaly xApp") from None  # fmt: skip
+        self._batches: dict[float, list[tuple[tuple[str, int | None], dict[str, float]]]] = {}
         self.gate = EpisodeGate(float(ctl.get("realert_s", 30.0)))
         self.mobiflow = MobiflowWatch(int((ctl.get("mobiflow") or {}).get("window", 5000)))
         self.cells: dict[str, list[int]] = {k: list(v) for k, v in (cells or {}).items()}
@@ -258,6 +270,8 @@ class AnomalyXApp(XApp):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        if self.mv is not None:
+            self._flush_batches()
         await close_sinks(self.sinks)
         if self.recorder is not None:
             self.recorder.close()
@@ -320,16 +334,32 @@ class AnomalyXApp(XApp):
             alert = self.detector.update(key, t, values)
             if alert is not None:
                 self._emit_kpm(key, alert)
+            if self.mv is not None:
+                self._batches.setdefault(t, []).append((key, values))
+        if self.mv is not None:
+            self._flush_batches(before=t)
 
-    def _emit_kpm(self, key: tuple[str, int | None], alert: KpmAlert) -> None:
+    def _flush_batches(self, before: float | None = None) -> None:
+        """Score the collected periods older than ``before`` (all when None) as batches."""
+        assert self.mv is not None
+        for tp in sorted(self._batches):
+            if before is not None and tp >= before:
+                break
+            batch = self._batches.pop(tp)
+            for alert in self.mv.update(tp, [k for k, _ in batch], [v for _, v in batch]):
+                key = alert.cell if isinstance(alert.cell, tuple) else (str(alert.cell), None)
+                self._emit_kpm(key, alert, relative=True, source="multivariate")
+
+    def _emit_kpm(self, key: tuple[str, int | None], alert: KpmAlert, *, relative: bool = False,
+                  source: str = "univariate") -> None:  # fmt: skip
         node, cell = key
         kind: EntityKind = "cell" if cell is not None else "e2node"
         ident = f"{node}/{cell}" if cell is not None else node
+        score = alert.score if relative else alert.score / self.kpm_config.threshold
         record = AlertRecord(
-            kind, ident, alert.attack_class, alert.score / self.kpm_config.threshold,
-            alert.time, source=self.name, node=node,
+            kind, ident, alert.attack_class, score, alert.time, source=self.name, node=node,
             features=tuple(Feature(d.name, d.value, d.baseline, d.z) for d in alert.features),
-            evidence=(f"{len(alert.features)} KPM feature(s) deviated",),
+            evidence=(f"{len(alert.features)} KPM feature(s) deviated ({source} detector)",),
         )  # fmt: skip
         self.emit(record)
 
