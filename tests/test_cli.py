@@ -148,3 +148,21 @@ def test_command_return_value_is_exit_code(temp_command) -> None:
     temp_command("failed", None, result=1)
     assert cli.main(["fine"]) == 0
     assert cli.main(["failed"]) == 1
+
+
+def test_help_lists_every_command_without_importing_them() -> None:
+    import subprocess
+    import sys
+
+    from xtrust.cli import SUBCOMMANDS, SUMMARIES
+
+    assert set(SUMMARIES) == set(SUBCOMMANDS)
+    code = ("import sys; from click.testing import CliRunner; from xtrust.cli import cli; "
+            "r = CliRunner().invoke(cli, ['--help']); print(r.output); "
+            "print('HEAVY', sorted(m for m in ('web3', 'cedarpy', 'eth_tester', 'semgrep', "
+            "'xtrust.certify.cli', 'xtrust.ledger.cli') if m in sys.modules))")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60).stdout  # fmt: skip
+    for name in SUBCOMMANDS:
+        assert f"  {name} " in out
+    assert "HEAVY []" in out

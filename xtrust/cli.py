@@ -25,7 +25,7 @@ from xtrust import __version__
 from xtrust.errors import XTrustError
 from xtrust.log import configure as configure_logging
 
-__all__ = ["SUBCOMMANDS", "cli", "main"]
+__all__ = ["SUBCOMMANDS", "SUMMARIES", "cli", "main"]
 
 #: name -> "module:attribute" of a click command; imported on first use.
 SUBCOMMANDS: dict[str, str] = {
@@ -52,6 +52,32 @@ SUBCOMMANDS: dict[str, str] = {
 }
 
 
+#: name -> one-line summary for ``xtrust --help`` (so listing does not import every command;
+#: a test checks each against the command's own help)
+SUMMARIES: dict[str, str] = {
+    "admit": "Admit only approved, attested, unrevoked app versions.",
+    "attest": "Verify or sign in-toto attestations (DSSE, hybrid keys).",
+    "certify": "Certify an app: SAST, SBOM, vulnerabilities, misconfigs.",
+    "codec": "Decode and encode E2AP, E2SM-KPM and E2SM-RC messages.",
+    "detect": "Detect attacks in recorded MobiFlow and KPM telemetry.",
+    "doctor": "Show the engines this machine has.",
+    "e2sim": "Simulated gNBs (E2SM-KPM/RC) driven by a RAN model.",
+    "keys": "Hybrid keys: Ed25519+ML-DSA-65, X25519+ML-KEM-768.",
+    "ledger": "The app lifecycle registry on an EVM ledger.",
+    "osv": "OSV databases: match components, CVSS, version order.",
+    "policy": "The risk-based zero-trust policy engine (Cedar PDP).",
+    "qkd": "ETSI GS QKD 014 client and KME simulator.",
+    "ric": "RIC-lite, a small near-RT RIC for development and CI.",
+    "rmr": "Send and receive RMR messages.",
+    "sbom": "SBOMs: syft plus our readers, CycloneDX and SPDX.",
+    "segment": "Verify and compile a micro-segmentation policy.",
+    "threat": "Threat model: attack paths, exposure, flows to cut.",
+    "twin": "Digital twin: RIC-lite, gNBs, a scenario, xApps, rApps.",
+    "xapp": "Run the anomaly, segmentation or KPM monitor xApp.",
+    "xdr": "Correlate alerts into incidents; run playbooks.",
+}
+
+
 class _State:
     verbose: int = 0
 
@@ -68,6 +94,13 @@ class LazyGroup(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(self.lazy))
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of ``--help`` from :data:`SUMMARIES`, importing nothing."""
+        rows = [(name, SUMMARIES.get(name, "")) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.lazy:
