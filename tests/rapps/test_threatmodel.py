@@ -283,21 +283,30 @@ def test_fight_inline_technique_classification() -> None:
     assert data.skipped == {"FGT9998": "preconditions not classified"}
 
 
-def random_topology(seed: int, n: int = 40, m: int = 120) -> dict[str, Any]:
+KINDS = ["external", "smo", "rapp", "xapp", "sdl-namespace", "ric-platform", "e2node", "ru"]
+#: more kinds, so that FiGHT rules (UE, DU, host targets) find instances
+WIDE_KINDS = [*KINDS, "du", "ue", "host"]
+
+
+def random_topology(
+    seed: int, n: int = 40, m: int = 120, kinds: list[str] = KINDS
+) -> dict[str, Any]:
     rng = random.Random(seed)
-    kinds = ["external", "smo", "rapp", "xapp", "sdl-namespace", "ric-platform", "e2node", "ru"]
     assets: dict[str, Any] = {}
     for i in range(n):
         kind = "external" if i < 2 else "e2node" if i < 6 else rng.choice(kinds[1:])
         doc: dict[str, Any] = {"kind": kind, "zone": "net" if i < 2 else "ran" if i < 6 else "in"}
         if rng.random() < 0.4:
-            doc["software"] = [
-                {"name": "s", "vulns": [{"id": f"CVE-{i}", "cvss": rng.uniform(2, 10)}]}
-            ]
+            vuln: dict[str, Any] = {"id": f"CVE-{i}", "cvss": rng.uniform(2, 10)}
+            if kinds is not KINDS:  # wider topologies also get adjacent / local vulns
+                vuln["access"] = rng.choice(["network", "network", "adjacent", "local"])
+            doc["software"] = [{"name": "s", "vulns": [vuln]}]
         if rng.random() < 0.2:
             doc["auth"] = "weak"
         assets[f"a{i}"] = doc
     types = ["network", "rmr", "a1", "sdl", "e2-control", "e2", "o1", "fronthaul"]
+    if "ue" in kinds:
+        types.append("radio")
     ifaces = []
     for _ in range(m):
         a, b = rng.sample(sorted(assets), 2)
@@ -318,15 +327,17 @@ def brute_force_paths(g: Any, sources: set[int], goals: set[int]) -> list[float]
     """Likelihood of every simple path from a source to a goal (exhaustive DFS)."""
     out: list[float] = []
 
+    arc_src, arc_w = g.arc_src.tolist(), g.arc_w.tolist()
+
     def dfs(node: int, seen: set[int], w: float) -> None:
-        for a in g.in_arcs[node]:
-            u = g.arc_src[a]
+        for a in g.arcs_into(node):
+            u = arc_src[a]
             if u in seen:
                 continue
             if u in sources:
-                out.append(math.exp(-(w + g.arc_w[a])))
+                out.append(math.exp(-(w + arc_w[a])))
                 continue
-            dfs(u, seen | {u}, w + g.arc_w[a])
+            dfs(u, seen | {u}, w + arc_w[a])
 
     for t in goals:
         dfs(t, {t}, 0.0)
@@ -353,9 +364,7 @@ def test_k_best_paths_equal_brute_force(seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 6])
-def test_min_cut_python_and_scipy_agree_and_separate(
-    seed: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_min_cut_python_and_scipy_agree_and_separate(seed: int) -> None:
     from xtrust.rapps.threatmodel import graph as tm_graph
 
     doc = random_topology(seed, m=200)
@@ -364,7 +373,6 @@ def test_min_cut_python_and_scipy_agree_and_separate(
     sources = [g.index[e] * tm_graph.NP for e in topo.entries]
     goals = [g.index[c] * tm_graph.NP + p for c in topo.critical for p in range(3)]
     py = tm_graph.min_cut(g, sources, goals, use_scipy=False)
-    monkeypatch.setattr(tm_graph, "SCIPY_MIN_EDGES", 0)
     sp = tm_graph.min_cut(g, sources, goals, use_scipy=True)
     assert py.separable and sp.separable
     assert len(py.interfaces) == len(sp.interfaces) > 0
@@ -381,3 +389,402 @@ def test_min_cut_python_and_scipy_agree_and_separate(
         f for i, f in enumerate(doc["interfaces"]) if i in (drop,) or i not in py.interfaces
     ]
     assert any(analyze(parse_topology(doc3), k=1).paths[c] for c in topo.critical)
+
+
+# --------------------------------------------------------------------------- FiGHT rules at scale
+
+#: FiGHT-shaped techniques that classify as generic rules (any interface, most kinds) plus a
+#: radio and a fronthaul one: the shape that made the FiGHT graph dense. Used when the shared
+#: FiGHT copy is absent, and in addition to it when present.
+GENERIC_FIGHT = {
+    "techniques": [
+        {
+            "id": "FGT9001",
+            "name": "Generic remote exploitation",
+            "tactics": ["TA0008"],
+            "status": "Theoretical",
+            "architecture-segment": "RAN, O-RAN",
+            "preconditions": [{"name": "Compromised host", "description": "malware"}],
+            "postconditions": [{"name": "breach", "description": "foothold"}],
+        },
+        {
+            "id": "FGT9002",
+            "name": "Generic configuration abuse",
+            "tactics": ["TA0040"],
+            "status": "Observed",
+            "architecture-segment": "O-RAN, OA&M",
+            "preconditions": [{"name": "Insider access", "description": ""}],
+            "postconditions": [{"name": "manipulated configuration", "description": ""}],
+        },
+        {
+            "id": "FGT9003",
+            "name": "Generic collection",
+            "tactics": ["TA0009"],
+            "status": "Proof of Concept",
+            "architecture-segment": "RAN, Virtualization",
+            "preconditions": [{"name": "Privileged access", "description": ""}],
+            "postconditions": [{"name": "data exposed", "description": ""}],
+        },
+        {
+            "id": "FGT9004",
+            "name": "Jamming",
+            "tactics": ["TA0040"],
+            "status": "Observed",
+            "architecture-segment": "RAN, UE",
+            "preconditions": [{"name": "In the vicinity", "description": "radio"}],
+            "postconditions": [{"name": "denial of service", "description": ""}],
+        },
+        {
+            "id": "FGT9005",
+            "name": "Fronthaul sniffing",
+            "tactics": ["TA0009"],
+            "status": "Observed",
+            "architecture-segment": "Fronthaul",
+            "preconditions": [{"name": "Physical access", "description": "fronthaul"}],
+            "postconditions": [{"name": "eavesdrop", "description": "identifiers"}],
+        },
+    ]
+}
+
+
+def fight_sets() -> list[Any]:
+    from xtrust.rapps.threatmodel import rules_from_fight
+
+    sets: list[Any] = [rules_from_fight(GENERIC_FIGHT, "generic")]
+    if FIGHT.is_file():
+        sets.append(load_fight(FIGHT))
+    return sets
+
+
+def naive_arcs(topo: Any, fight: Any) -> dict[tuple[int, int, int], tuple[float, str]]:
+    """Reference construction: every (rule, interface direction) instance, one by one.
+
+    (src node, dst node, interface or -1) -> (-log p, rule id) of the most likely rule,
+    the first in rule order on ties (built-ins, FiGHT, then vulnerabilities)."""
+    from xtrust.rapps.threatmodel.graph import NP
+    from xtrust.rapps.threatmodel.rules import BUILTIN_RULES, name_builtins
+    from xtrust.rapps.threatmodel.topology import BIDIRECTIONAL, PRIVILEGES
+
+    px = {p: i for i, p in enumerate(PRIVILEGES)}
+    rules = name_builtins(BUILTIN_RULES, fight) + (list(fight.rules) if fight else [])
+    names = list(topo.assets)
+    ix = {n: i for i, n in enumerate(names)}
+    best: dict[tuple[int, int, int], tuple[float, str]] = {}
+
+    def add(a: int, b: int, iface: int, p: float, rid: str) -> None:
+        if p <= 0.0 or a == b:
+            return
+        w = -math.log(p) if p < 1.0 else 0.0
+        old = best.get((a, b, iface))
+        if old is None or w < old[0]:
+            best[(a, b, iface)] = (w, rid)
+
+    for n in names:
+        for v in topo.assets[n].vulns:
+            if v.access == "local":
+                add(ix[n] * NP + px["control"], ix[n] * NP + px[v.gives], -1, v.probability, v.id)
+    for r in rules:
+        if r.local:
+            for n in names:
+                if r.dst_kinds is None or topo.assets[n].kind in r.dst_kinds:
+                    add(ix[n] * NP + px[r.pre], ix[n] * NP + px[r.post], -1, r.probability, r.id)
+    for f in topo.interfaces:
+        dirs = [(f.src, f.dst, False)]
+        if f.type in BIDIRECTIONAL:
+            dirs.append((f.dst, f.src, False))
+        dirs.append((f.dst, f.src, True))
+        for u, v, rev in dirs:
+            au, av = topo.assets[u], topo.assets[v]
+            for r in rules:
+                if (
+                    not r.local
+                    and r.reverse == rev
+                    and (r.types is None or f.type in r.types)
+                    and (r.op is None or r.op == f.op)
+                    and (r.src_kinds is None or au.kind in r.src_kinds)
+                    and (r.dst_kinds is None or av.kind in r.dst_kinds)
+                    and (av.weak_auth or not r.needs_weak_auth)
+                ):
+                    add(
+                        ix[u] * NP + px[r.pre],
+                        ix[v] * NP + px[r.post],
+                        f.index,
+                        r.probability,
+                        r.id,
+                    )
+            if rev:
+                continue
+            for vul in av.vulns:
+                if vul.access == "local":
+                    continue
+                if (
+                    vul.access == "adjacent"
+                    and au.zone != av.zone
+                    and f.type not in ("radio", "fronthaul")
+                ):
+                    continue
+                add(
+                    ix[u] * NP + px["execCode"],
+                    ix[v] * NP + px[vul.gives],
+                    f.index,
+                    vul.probability,
+                    vul.id,
+                )
+    return best
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("with_fight", [False, True])
+def test_vectorised_graph_equals_rule_by_rule_instantiation(seed: int, with_fight: bool) -> None:
+    from xtrust.rapps.threatmodel.graph import build_graph
+
+    doc = random_topology(seed, n=60, m=300, kinds=WIDE_KINDS)
+    doc["zones"]["in2"] = {"trust": "trusted"}
+    for i, a in enumerate(doc["assets"].values()):  # two inner zones: adjacent vulns matter
+        if a["zone"] == "in" and i % 2:
+            a["zone"] = "in2"
+        if "software" in a and i % 3 == 0:  # ties: a CVE as likely as XT-AUTH-01 (0.6)
+            a["auth"] = "weak"
+            a["software"][0]["vulns"][0]["likelihood"] = 0.6
+    topo = parse_topology(doc)
+    for fight in fight_sets() if with_fight else [None]:
+        g = build_graph(topo, fight)
+        got = {
+            (s, d, i): (w, g.rules[r].id)
+            for s, d, i, w, r in zip(
+                g.arc_src.tolist(),
+                g.arc_dst.tolist(),
+                g.arc_iface.tolist(),
+                g.arc_w.tolist(),
+                g.arc_rule.tolist(),
+                strict=True,
+            )
+        }
+        want = naive_arcs(topo, fight)
+        assert len(got) == g.n_arcs  # one arc per (src, dst, interface)
+        assert got.keys() == want.keys()
+        for key, (w, rid) in want.items():
+            assert got[key][0] == pytest.approx(w, abs=1e-12)
+            assert got[key][1] == rid, key
+        # CSR indexes list every arc once, into / out of the right node
+        for node in range(0, g.n_nodes, 7):
+            assert all(g.arc_dst[a] == node for a in g.arcs_into(node))
+            assert all(g.arc_src[a] == node for a in g.arcs_from(node))
+        every = [a for n in range(g.n_nodes) for a in g.arcs_into(n)]
+        assert sorted(every) == list(range(g.n_arcs))
+
+
+def python_dijkstra(g: Any, sources: list[int]) -> list[float]:
+    dist = [math.inf] * g.n_nodes
+    heap = [(0.0, s) for s in sources]
+    for s in sources:
+        dist[s] = 0.0
+    src, dst, w = g.arc_src.tolist(), g.arc_dst.tolist(), g.arc_w.tolist()
+    out: dict[int, list[int]] = {}
+    for a, u in enumerate(src):
+        out.setdefault(u, []).append(a)
+    import heapq
+
+    while heap:
+        d, u = heapq.heappop(heap)
+        if d > dist[u]:
+            continue
+        for a in out.get(u, ()):
+            if d + w[a] < dist[dst[a]]:
+                dist[dst[a]] = d + w[a]
+                heapq.heappush(heap, (d + w[a], dst[a]))
+    return dist
+
+
+@pytest.mark.parametrize("seed", [7, 8, 9, 11, 19])
+def test_fight_case_small_generated_topology_against_references(seed: int) -> None:
+    """The FiGHT case (generic rules on most interfaces) on a small generated topology:
+    distances vs a plain Dijkstra, k best paths vs exhaustive search, min cut SciPy vs the
+    Python Dinic, the cut really separates and is minimal."""
+    from xtrust.rapps.threatmodel import graph as tm_graph
+
+    NP = tm_graph.NP
+    doc = random_topology(seed, n=14, m=30, kinds=WIDE_KINDS)
+    topo = parse_topology(doc)
+    for fight in fight_sets():
+        result = analyze(topo, fight, k=4)
+        g = result.graph
+        assert any(g.rules[r].source == "fight" for r in set(g.arc_rule.tolist()))
+        sources = [g.index[e] * NP for e in topo.entries]
+        dist = tm_graph.dijkstra(g, sources).tolist()
+        assert dist == pytest.approx(python_dijkstra(g, sources), abs=1e-12)
+        for name in topo.assets:
+            i = g.index[name] * NP
+            best = min(dist[i : i + 3])
+            assert result.exposure[name] == pytest.approx(math.exp(-best) if best < math.inf else 0)
+        checked = 0
+        for c in topo.critical:
+            goals = {g.index[c] * NP + p for p in range(3)}
+            if goals & set(sources):
+                continue
+            expected = brute_force_paths(g, set(sources), goals)[:4]
+            assert [p.probability for p in result.paths[c]] == pytest.approx(expected)
+            checked += len(expected)
+        assert checked > 0
+        goals_all = [g.index[c] * NP + p for c in topo.critical for p in range(3)]
+        py = tm_graph.min_cut(g, sources, goals_all, use_scipy=False)
+        assert py == tm_graph.min_cut(g, sources, goals_all) == result.cut
+        if not py.separable:  # seed 9: a radio link (never cut) reaches a critical asset
+            assert "without any cuttable flow" in py.reason
+            continue
+        assert len(py.interfaces) == len(result.cut.interfaces) > 0
+        kept = [f for i, f in enumerate(doc["interfaces"]) if i not in result.cut.interfaces]
+        after = analyze(parse_topology({**doc, "interfaces": kept}), fight, k=1)
+        assert all(not after.paths[c] for c in topo.critical)
+        drop = result.cut.interfaces[0]
+        reopened = [
+            f
+            for i, f in enumerate(doc["interfaces"])
+            if i == drop or i not in result.cut.interfaces
+        ]
+        again = analyze(parse_topology({**doc, "interfaces": reopened}), fight, k=1)
+        assert any(again.paths[c] for c in topo.critical)
+
+
+# --------------------------------------------------------------------------- FiGHT derivation
+
+
+def _technique(tid: str, tactics: list[str], pre: str, post: str, seg: str) -> dict[str, Any]:
+    return {
+        "id": tid,
+        "name": tid,
+        "tactics": tactics,
+        "status": "Theoretical",
+        "architecture-segment": seg,
+        "preconditions": [{"name": pre, "description": ""}],
+        "postconditions": [{"name": post, "description": ""}],
+    }
+
+
+def test_fgt1210_starts_from_the_malicious_rapp_its_precondition_names() -> None:
+    """FGT1210 (Exploitation of Remote Services) requires an "Onboarded malicious rApp": the
+    attacker acts *from an rApp*. The keyword tables used to read it as "any compromised
+    asset over any interface", which put an arc on almost every interface of the graph."""
+    from xtrust.rapps.threatmodel import rules_from_fight
+
+    doc = {
+        "techniques": [
+            _technique(
+                "FGT1210",
+                ["TA0008", "TA0007", "TA0040"],
+                "Onboarded malicious rApp: an rApp that is malicious or later compromised",
+                "rApp breach: rApp exploits and exfiltrates information",
+                "RAN, O-RAN",
+            )
+        ]
+    }
+    (rule,) = rules_from_fight(doc).rules
+    assert rule.src_kinds == frozenset({"rapp"})
+    assert rule.types is None and "e2node" in (rule.dst_kinds or ())
+    topo = parse_topology(
+        {
+            "version": 1,
+            "zones": {"net": {"trust": "untrusted"}, "ran": {"trust": "critical"}},
+            "assets": {
+                "attacker": {"kind": "external", "zone": "net"},
+                "rapp": {"kind": "rapp"},
+                "xapp": {"kind": "xapp"},
+                "gnb": {"kind": "e2node", "zone": "ran"},
+                "gnb2": {"kind": "e2node", "zone": "ran"},
+            },
+            "interfaces": [
+                {"from": "rapp", "to": "gnb", "type": "network"},
+                {"from": "xapp", "to": "gnb2", "type": "network"},
+            ],
+        }
+    )
+    from xtrust.rapps.threatmodel import build_graph
+
+    g = build_graph(topo, rules_from_fight(doc))
+    fgt = [
+        (g.names[s // 4], g.names[d // 4])
+        for s, d, r in zip(g.arc_src.tolist(), g.arc_dst.tolist(), g.arc_rule.tolist(), strict=True)
+        if g.rules[r].id == "FGT1210"
+    ]
+    assert ("rapp", "gnb") in fgt
+    assert all(src == "rapp" for src, _ in fgt)  # not from the xApp, not from the gNB
+
+
+@pytest.mark.skipif(not FIGHT.is_file(), reason=f"MITRE FiGHT data not present at {FIGHT}")
+def test_fight_file_generic_rules_are_narrowed() -> None:
+    fight = load_fight(FIGHT)
+    by_id = {r.id: r for r in fight.rules}
+    assert by_id["FGT1210"].src_kinds == frozenset({"rapp"})
+    assert by_id["FGT5032.003"].src_kinds == frozenset({"rapp"})  # "Adversary access to rApp"
+    assert by_id["FGT5009"].src_kinds == frozenset({"e2node", "du", "cu"})  # "such as gNB"
+    assert "FGT5046" not in by_id and "persistence" in fight.skipped["FGT5046"]
+
+
+def test_persistence_only_technique_gives_no_lateral_rule() -> None:
+    """FGT5046 (Program Wrapper) is persistence / defense evasion: "administrative control"
+    over a system yields a "foothold" on *that* system. Read as execCode -> execCode over any
+    interface it was a 0.6 lateral move onto every neighbour; it gains nothing new."""
+    from xtrust.rapps.threatmodel import rules_from_fight
+
+    doc = {
+        "techniques": [
+            _technique(
+                "FGT5046",
+                ["TA0003", "TA0005"],
+                "Privileged Access: administrative control to overwrite system binaries",
+                "Persistence in the network: long-term foothold",
+                "RAN, MEC, OA&M",
+            ),
+            _technique(  # same words, but a lateral-movement tactic: still a rule
+                "FGT9046",
+                ["TA0008"],
+                "Privileged Access: administrative control",
+                "foothold on the next system",
+                "RAN",
+            ),
+        ]
+    }
+    data = rules_from_fight(doc)
+    assert [r.id for r in data.rules] == ["FGT9046"]
+    assert "persistence / defense evasion only" in data.skipped["FGT5046"]
+
+
+def test_control_plane_is_not_the_control_privilege() -> None:
+    """FGT1600.501 (Radio Interface) postcondition: "Control Plane: all UE signaling data may
+    be revealed". The word "control" of the 3GPP control plane made it a control rule from the
+    gNB onto every O-RAN asset; what it yields is data exposure, which its defense-evasion
+    tactic does not produce. FGT1040 ("user and control plane data exposed", collection)
+    is data access. FGT5009.001 ("data may be tampered with") stays control, for tampering."""
+    from xtrust.rapps.threatmodel import rules_from_fight
+
+    doc = {
+        "techniques": [
+            _technique(
+                "FGT1600.501",
+                ["TA0005"],
+                "Rogue or misconfigured AMF or SMF or gNB",
+                "UE data unprotected: Control Plane: all UE signaling data may be revealed",
+                "RAN, O-RAN",
+            ),
+            _technique(
+                "FGT1040",
+                ["TA0007", "TA0009"],
+                "Adversary has access to a network element",
+                "User and control plane data exposed",
+                "RAN",
+            ),
+            _technique(
+                "FGT5009.001",
+                ["TA0005"],
+                "Rogue gNB",
+                "Control plane (CP): all UE signaling data may be tampered with",
+                "RAN",
+            ),
+        ]
+    }
+    data = rules_from_fight(doc)
+    assert [(r.id, r.post) for r in data.rules] == [
+        ("FGT1040", "dataAccess"),
+        ("FGT5009.001", "control"),
+    ]
+    assert "not allowed by its tactics" in data.skipped["FGT1600.501"]

@@ -25,6 +25,7 @@ Data: MITRE FiGHT(TM), https://fight.mitre.org (Apache-2.0 / ATT&CK terms of use
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -266,6 +267,23 @@ _PRE_ACCESS = (
     "rogue",
     "insider",
 )
+#: precondition words naming the asset the attacker must already hold (whole words) -> its
+#: kinds. Only for the generic "access / compromise" class: a technique whose precondition is
+#: "an onboarded malicious rApp" starts from an rApp, not from any compromised asset. ("UE"
+#: is not a subject word: preconditions name the victim UE's identifiers, not a position.)
+_PRE_SUBJECTS = (
+    (re.compile(r"\brapps?\b"), ("rapp",)),
+    (re.compile(r"\bxapps?\b"), ("xapp",)),
+    (re.compile(r"\bnear-rt ric\b"), ("ric-platform", "xapp")),
+    (re.compile(r"\bgnbs?\b"), ("e2node", "du", "cu")),
+    (re.compile(r"\bsmo\b"), ("smo",)),
+    (re.compile(r"\bo-du\b"), ("du",)),
+    (re.compile(r"\bo-cu\b"), ("cu",)),
+    (re.compile(r"\bo-ru\b"), ("ru",)),
+)
+#: tactics that keep a foothold without moving: a technique with only these tactics whose
+#: postcondition is its precondition's privilege gains nothing on another asset
+_STAY_TACTICS = frozenset({"TA0003", "TA0005"})  # persistence, defense evasion
 #: postcondition keywords -> privilege gained (first table that matches wins for one text)
 _POST = (
     (
@@ -286,6 +304,7 @@ _POST = (
             "control",
             "configuration",
             "manipulat",
+            "tamper",
             "tricked",
             "redirect",
             "spoof",
@@ -394,9 +413,23 @@ def _pre_class(texts: list[str]) -> tuple[str, frozenset[str] | None] | None:
     return None
 
 
+def _subject_kinds(texts: list[str]) -> frozenset[str] | None:
+    """Kinds of the asset a precondition says the attacker holds (None: not named)."""
+    joined = " ".join(texts)
+    kinds = {k for rx, ks in _PRE_SUBJECTS if rx.search(joined) for k in ks}
+    return frozenset(kinds) if kinds else None
+
+
+#: phrases that contain a privilege keyword without meaning that privilege: the 3GPP
+#: "control plane" / "CP" is a protocol plane, an "adversary-controlled host" is where the
+#: attacker stands, not what the technique gains
+_NOT_PRIVILEGE = re.compile(r"\bcontrol plane\b|\b(?:adversary[- ])?controlled\b")
+
+
 def _post_class(texts: list[str]) -> list[str]:
     found: list[str] = []
     for text in texts:
+        text = _NOT_PRIVILEGE.sub(" ", text)
         for priv, words in _POST:
             if any(w in text for w in words):
                 if priv not in found:
@@ -437,7 +470,8 @@ def rules_from_fight(doc: Any, source: str = "fight.yaml") -> FightData:
         tid = tech["id"]
         tactics = tuple(t for t in tech.get("tactics") or [] if isinstance(t, str))
         techniques[tid] = (str(tech.get("name", tid)), tactics)
-        pre = _pre_class(_texts(tech.get("preconditions")))
+        pre_texts = _texts(tech.get("preconditions"))
+        pre = _pre_class(pre_texts)
         if pre is None:
             skipped[tid] = "preconditions not classified"
             continue
@@ -448,10 +482,20 @@ def rules_from_fight(doc: Any, source: str = "fight.yaml") -> FightData:
         if not posts:
             skipped[tid] = "postconditions not classified (or not allowed by its tactics)"
             continue
+        if tactics and set(tactics) <= _STAY_TACTICS:
+            posts = [p for p in posts if p != pre[0]]
+            if not posts:
+                skipped[tid] = (
+                    "persistence / defense evasion only: keeps the attacker's privilege, "
+                    "gains none on another asset"
+                )
+                continue
         kinds = _kinds(tech)
         if not kinds:
             skipped[tid] = "no asset kind of the topology vocabulary in its segments"
             continue
+        # the generic access class starts from the asset its precondition names, if any
+        src_kinds = _subject_kinds(pre_texts) if pre[1] is None else None
         p = _status_p(str(tech.get("status", "")))
         for post in posts:
             rule = Rule(
@@ -461,12 +505,13 @@ def rules_from_fight(doc: Any, source: str = "fight.yaml") -> FightData:
                 post,
                 p,
                 types=pre[1],
+                src_kinds=src_kinds,
                 dst_kinds=kinds,
                 techniques=(tid,),
                 tactics=tactics,
                 source="fight",
             )
-            key = (rule.pre, rule.post, rule.types, rule.dst_kinds)
+            key = (rule.pre, rule.post, rule.types, rule.src_kinds, rule.dst_kinds)
             old = best.get(key)
             if old is None or p > old.probability:
                 also = (old.techniques + old.also) if old is not None else ()
