@@ -191,3 +191,53 @@ def test_a1_type_command_prints_a_valid_policy_type() -> None:
     jsonschema.validate({"risk_threshold": 70, "quarantine": ["kpimon"]}, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"risk_threshold": 70, "quarantine": ["a", "a"]}, schema)
+
+
+def test_subscription_admission_on_ric_lite() -> None:
+    """The PDP at RIC-lite's subscription admission: a declared RAN function is
+    allowed, an undeclared one and anything after a critical alert are refused."""
+    from tests.ric.platform.test_ric_lite import sub_request
+
+    pdp = Pdp(risk=RiskEngine(ledger=DictLedgerState({"tsapp": "approved"})),
+              subjects=[Subject("tsapp", "xapp", zone="ric", ran_functions=(2,))])  # fmt: skip
+
+    async def main() -> None:
+        async with RicLite(config(), subscription_admission=RiskAdmission(pdp)) as ric:
+            env = Env(ric)
+            try:
+                node = await env.node()
+                xapp = await env.xapp()
+                desc = json.dumps({"name": "tsapp", "version": "1.0.0", "messaging": {"ports": [{
+                    "name": "rmr-data", "port": 4560,
+                    "rxMessages": ["RIC_SUB_RESP", "RIC_SUB_FAILURE"],
+                    "txMessages": ["RIC_SUB_REQ"]}]}})  # fmt: skip
+                await register(env, xapp, "tsapp", desc)
+
+                async def subscribe(n: int, fid: int) -> int:
+                    req = sub_request(n, fid=fid, trigger=bytes([n]))
+                    await env.send(xapp, mtypes.RIC_SUB_REQ, req.encode(), node.ran_name)
+                    return (await xapp.recv(timeout=3)).mtype
+
+                assert await subscribe(1, 2) == mtypes.RIC_SUB_RESP
+                pdp.risk.behaviour.add(critical("tsapp"))
+                assert await subscribe(2, 2) == mtypes.RIC_SUB_FAILURE
+                assert ric.submgr.counters["subscriptions_denied"] == 1
+            finally:
+                await env.close()
+
+    asyncio.run(asyncio.wait_for(main(), 20))
+
+
+def test_subscription_admission_refuses_undeclared_functions_and_unknown_senders() -> None:
+    from xtrust.ric.platform import SubscriptionRequestInfo
+
+    pdp = Pdp(risk=RiskEngine(ledger=DictLedgerState({"tsapp": "approved"})),
+              subjects=[Subject("tsapp", "xapp", zone="ric", ran_functions=(2,))])  # fmt: skip
+    adm = RiskAdmission(pdp)
+
+    def req(xapp: str | None, fid: int) -> SubscriptionRequestInfo:
+        return SubscriptionRequestInfo(SenderInfo("127.0.0.1:4561", xapp), "gnb_001", fid, None)
+
+    assert asyncio.run(adm.admit_subscription(req("tsapp", 2))).allowed
+    assert not asyncio.run(adm.admit_subscription(req("tsapp", 3))).allowed
+    assert not asyncio.run(adm.admit_subscription(req(None, 2))).allowed

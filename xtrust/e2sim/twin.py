@@ -330,7 +330,9 @@ async def _start_rapps(cfg: TwinConfig, ric: Any, segmentation: Any, sim_now: An
         # zero trust in the twin: one medium alert (risk 15) on an xApp blocks its controls
         pdp = Pdp(subjects=[Subject(name, "xapp", zone="ric", ran_functions=funcs)
                             for name, funcs in _SUBJECTS.items()], threshold=TWIN_RISK_THRESHOLD)  # fmt: skip
-        ric.submgr.admission = AllOf(ric.submgr.admission, RiskAdmission(pdp))
+        risk_hook = RiskAdmission(pdp)
+        ric.submgr.admission = AllOf(ric.submgr.admission, risk_hook)
+        ric.submgr.subscription_admission = AllOf(ric.submgr.subscription_admission, risk_hook)
 
         def on_control(doc: dict[str, Any]) -> None:
             if not doc["allowed"] and "xtrust-policy" in str(doc.get("reason")):

@@ -6,18 +6,24 @@ micro-segmentation and the zero-trust engine are in :mod:`.hooks`.
 
 from xtrust.ric.platform.config import RicLiteConfig
 from xtrust.ric.platform.hooks import (
+    AllOf,
     AllowAllControl,
+    AllowAllSubscriptions,
     ControlAdmission,
     ControlRequestInfo,
     Decision,
     RoutingPolicy,
     SenderInfo,
+    SubscriptionAdmission,
+    SubscriptionRequestInfo,
 )
 from xtrust.ric.platform.registry import Registry, TableRoutingPolicy, XAppRecord
 from xtrust.ric.platform.ric import RicLite
 
 __all__ = [
+    "AllOf",
     "AllowAllControl",
+    "AllowAllSubscriptions",
     "ControlAdmission",
     "ControlRequestInfo",
     "Decision",
@@ -26,6 +32,8 @@ __all__ = [
     "RicLiteConfig",
     "RoutingPolicy",
     "SenderInfo",
+    "SubscriptionAdmission",
+    "SubscriptionRequestInfo",
     "TableRoutingPolicy",
     "XAppRecord",
 ]

@@ -16,16 +16,19 @@ and the failure sent back, so that a denial can always be explained.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 __all__ = [
     "AllOf",
     "AllowAllControl",
+    "AllowAllSubscriptions",
     "ControlAdmission",
     "ControlRequestInfo",
     "Decision",
     "RoutingPolicy",
     "SenderInfo",
+    "SubscriptionAdmission",
+    "SubscriptionRequestInfo",
 ]
 
 
@@ -63,6 +66,16 @@ class ControlRequestInfo:
     message: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class SubscriptionRequestInfo:
+    """An E2 subscription request as the admission hook sees it (RMR or REST)."""
+
+    sender: SenderInfo
+    ran_name: str
+    ran_function_id: int
+    ran_function_oid: str | None
+
+
 class RoutingPolicy(Protocol):
     def allow(self, sender: SenderInfo, mtype: int) -> Decision:
         """May ``sender`` send RMR messages of type ``mtype`` to the RIC?"""
@@ -75,6 +88,19 @@ class ControlAdmission(Protocol):
         ...
 
 
+class SubscriptionAdmission(Protocol):
+    async def admit_subscription(self, request: SubscriptionRequestInfo) -> Decision:
+        """May this app subscribe to this RAN function of this E2 node?"""
+        ...
+
+
+class AllowAllSubscriptions:
+    """The default: every subscription to a known node and function goes through."""
+
+    async def admit_subscription(self, request: SubscriptionRequestInfo) -> Decision:
+        return Decision.allow("no subscription admission policy configured")
+
+
 class AllOf:
     """A control admission that asks several in turn: the first denial wins.
 
@@ -82,13 +108,27 @@ class AllOf:
     risk-based policy engine (is this app trustworthy right now?).
     """
 
-    def __init__(self, *admissions: ControlAdmission) -> None:
+    def __init__(self, *admissions: Any) -> None:
         self.admissions = list(admissions)
 
     async def admit(self, request: ControlRequestInfo) -> Decision:
         reasons = []
         for admission in self.admissions:
             decision = await admission.admit(request)
+            if not decision.allowed:
+                return decision
+            if decision.reason:
+                reasons.append(decision.reason)
+        return Decision.allow("; ".join(reasons))
+
+    async def admit_subscription(self, request: SubscriptionRequestInfo) -> Decision:
+        """The same for subscriptions, over the admissions that judge them."""
+        reasons = []
+        for admission in self.admissions:
+            judge = getattr(admission, "admit_subscription", None)
+            if judge is None:
+                continue
+            decision = await judge(request)
             if not decision.allowed:
                 return decision
             if decision.reason:

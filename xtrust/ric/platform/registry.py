@@ -164,6 +164,18 @@ class Registry:
                 record = None
         return SenderInfo(endpoint, record.name if record else None)
 
+    def sender_at(self, endpoint: str) -> SenderInfo:
+        """Who listens at RMR ``endpoint`` (host:port): the registered xApp, if any."""
+        record = self.by_address.get(endpoint)
+        if record is None:
+            try:
+                record = self.by_address.get(_resolve(endpoint))
+            except InputError:
+                record = None
+        if record is None:
+            record = next((r for r in self.xapps.values() if r.rmr_endpoint == endpoint), None)
+        return SenderInfo(endpoint, record.name if record else None)
+
     def route_table(self, ric_address: str) -> str:
         """One route table for every xApp (what rtmgr distributes)."""
         receivers: dict[int, list[str]] = {m: [ric_address] for m in PLATFORM_RX}

@@ -42,6 +42,7 @@ from .hooks import (
     Decision,
     RoutingPolicy,
     SenderInfo,
+    SubscriptionAdmission,
 )
 from .outbox import Outboxes
 from .registry import Registry, TableRoutingPolicy
@@ -102,6 +103,7 @@ class RicLite:
         *,
         routing: RoutingPolicy | None = None,
         admission: ControlAdmission | None = None,
+        subscription_admission: SubscriptionAdmission | None = None,
         sdl: Sdl | None = None,
     ):
         self.config = config or RicLiteConfig()
@@ -136,7 +138,9 @@ class RicLite:
             requestor_id=self.config.requestor_id,
             node_timeout=self.config.node_timeout,
             admission=admission or AllowAllControl(),
+            subscription_admission=subscription_admission,
         )
+        self.submgr.sender_at = self.registry.sender_at
         self.submgr.on_control_event = self._control_event
         #: in-process listeners of control reports (the JSON of XTRUST_CONTROL_REPORT)
         self.control_listeners: list[Callable[[dict[str, Any]], None]] = []

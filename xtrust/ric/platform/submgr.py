@@ -51,7 +51,15 @@ from xtrust.ric.asn1.e2ap_messages import (
 from xtrust.ric.rmr import Message
 
 from .e2term import E2Termination, NodeSession
-from .hooks import ControlAdmission, ControlRequestInfo, Decision, SenderInfo
+from .hooks import (
+    AllowAllSubscriptions,
+    ControlAdmission,
+    ControlRequestInfo,
+    Decision,
+    SenderInfo,
+    SubscriptionAdmission,
+    SubscriptionRequestInfo,
+)
 from .outbox import Outboxes
 
 __all__ = ["Subscription", "SubscriptionManager"]
@@ -104,12 +112,18 @@ class SubscriptionManager:
         requestor_id: int,
         node_timeout: float,
         admission: ControlAdmission,
+        subscription_admission: SubscriptionAdmission | None = None,
     ):
         self.e2t = e2t
         self.out = out
         self.requestor_id = requestor_id
         self.node_timeout = node_timeout
         self.admission = admission
+        self.subscription_admission: SubscriptionAdmission = (
+            subscription_admission or AllowAllSubscriptions()
+        )
+        #: who is behind an RMR endpoint (REST subscribers name only their endpoint)
+        self.sender_at: Callable[[str], SenderInfo] = lambda endpoint: SenderInfo(endpoint, None)
         self.subs: dict[int, Subscription] = {}
         self.by_key: dict[tuple[Any, ...], Subscription] = {}
         self.controls: dict[tuple[str, int, int, int], PendingControl] = {}
@@ -177,10 +191,14 @@ class SubscriptionManager:
         if not isinstance(req, RicSubscriptionRequest):
             self.count("malformed_from_xapp")
             return
-        await self.subscribe(msg.meid, req, Subscriber(sender.endpoint, req.request_id))
+        await self.subscribe(msg.meid, req, Subscriber(sender.endpoint, req.request_id), sender)
 
     async def subscribe(
-        self, meid: str, req: RicSubscriptionRequest, subscriber: Subscriber
+        self,
+        meid: str,
+        req: RicSubscriptionRequest,
+        subscriber: Subscriber,
+        sender: SenderInfo | None = None,
     ) -> None:
         """Add ``subscriber`` to the E2 subscription ``req`` describes on node ``meid``
         (merging with an identical one); the subscriber is answered when it is known."""
@@ -191,6 +209,16 @@ class SubscriptionManager:
             return
         if fid not in node.functions:
             self._fail(subscriber, fid, Cause("ricRequest", "ran-function-id-invalid"), -1, meid)
+            return
+        who = sender if sender is not None else self.sender_at(subscriber.endpoint)
+        decision = await self.subscription_admission.admit_subscription(
+            SubscriptionRequestInfo(who, node.ran_name, fid, node.function_oid(fid))
+        )
+        if not decision.allowed:
+            self.count("subscriptions_denied")
+            log.warning("subscription of %s to %s function %d denied: %s",
+                        who.xapp or who.endpoint, node.ran_name, fid, decision.reason)  # fmt: skip
+            self._fail(subscriber, fid, Cause("misc", "om-intervention"), -1, meid)
             return
         key = (node.ran_name, fid, req.event_trigger, tuple(req.actions))
         sub = self.by_key.get(key)
