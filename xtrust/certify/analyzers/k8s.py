@@ -1,18 +1,17 @@
 """Kubernetes and Helm rules on rendered manifests.
 
 Plain manifests (YAML documents with ``apiVersion`` and ``kind``) are checked
-as they are. Helm charts (a directory with ``Chart.yaml``) are rendered by a
-small built-in renderer, because ``helm`` is not required:
-
-* supported: ``{{ .Values.a.b }}``, ``{{ .Release.Name }}`` (``release-name``),
-  ``{{ .Release.Namespace }}`` (``default``), ``{{ .Chart.Name }}``,
-  ``{{ .Chart.Version }}``, ``{{ .Chart.AppVersion }}``, ``{{- ... -}}`` trim
-  markers, comments, and the pipes ``quote``, ``default X``, ``int``,
-  ``toYaml``, ``indent N``, ``nindent N``;
-* control actions (``if``/``else``/``range``/``with``/``end``) are removed and
-  their bodies kept, i.e. every ``if`` is taken as true and ``range`` bodies
-  appear once; ``include``, ``template``, ``tpl``, ``lookup`` and other
-  functions are not evaluated (an info finding names the file).
+as they are. Helm charts (a directory with ``Chart.yaml``) are rendered by
+:mod:`xtrust.certify.helm`, a safe implementation of the Go template language
+with Helm's objects and functions, because ``helm`` is not required: ``if``,
+``range``, ``with``, ``define``/``include``/``template``/``tpl``, variables
+and the common Sprig functions are evaluated as ``helm template`` would with
+the chart's ``values.yaml`` (subcharts under ``charts/`` included, with their
+values scope). Findings on rendered templates point at lines of the rendered
+output. A template that cannot be rendered (unknown function, ``required``
+or ``fail``, a syntax error, a resource limit) is an info/low/medium
+finding with ``file:line``; an ``include`` of a name no file defines
+renders as empty with an info finding.
 
 Rules per pod template: privileged containers, ``hostNetwork``/``hostPID``/
 ``hostIPC``, ``runAsNonRoot`` not set, added capabilities, missing CPU/memory
@@ -32,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from xtrust.certify import helm
 from xtrust.certify.interface import Analyzer, AnalyzerResult, Finding, Location, ScanContext
 from xtrust.certify.interface import Severity as S
 from xtrust.certify.targets import iter_files
@@ -118,152 +118,33 @@ def load_yaml_documents(text: str) -> list[Document]:
     return docs
 
 
-# --- the minimal Helm renderer -------------------------------------------------------------
-
-_ACTION = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}", re.S)
-_CONTROL = re.compile(r"^(if|else|else if|end|range|with|define|block)\b")
-
-
-def _lookup(root: Any, dotted: str) -> Any:
-    cur = root
-    for part in dotted.split("."):
-        if not part:
-            continue
-        if isinstance(cur, dict) and part in cur:
-            cur = cur[part]
-        else:
-            return None
-    return cur
-
-
-def _scalar(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        return yaml.safe_dump(value, default_flow_style=True).strip()
-    return str(value)
-
-
-class _Renderer:
-    def __init__(self, values: dict[str, Any], chart: dict[str, Any]):
-        self.scope = {
-            "Values": values,
-            "Release": {"Name": "release-name", "Namespace": "default", "Service": "Helm"},
-            "Chart": {
-                "Name": chart.get("name", ""),
-                "Version": chart.get("version", ""),
-                "AppVersion": chart.get("appVersion", ""),
-            },
-        }
-        self.unsupported: set[str] = set()
-
-    def _term(self, term: str) -> Any:
-        term = term.strip()
-        if term.startswith(".") and re.fullmatch(r"(\.[A-Za-z_][\w-]*)+", term):
-            return _lookup(self.scope, term[1:])
-        if re.fullmatch(r'"(?:[^"\\]|\\.)*"', term):
-            return term[1:-1]
-        if re.fullmatch(r"-?\d+", term):
-            return int(term)
-        if term in ("true", "false"):
-            return term == "true"
-        raise LookupError(term)
-
-    def expr(self, text: str) -> tuple[Any, bool]:
-        """(value, is_block) of a pipeline; raises LookupError if unsupported."""
-        stages = [s.strip() for s in text.split("|")]
-        head = stages[0].split()
-        if len(head) == 2 and head[0] in ("toYaml", "quote", "int"):
-            stages = [head[1], head[0], *stages[1:]]  # function-call form: toYaml .Values.x
-            head = [head[1]]
-        if len(head) == 3 and head[0] == "default":
-            value = self._term(head[2])
-            if value in (None, "", [], {}):
-                value = self._term(head[1])
-        elif len(head) == 1:
-            value = self._term(head[0])
-        else:
-            raise LookupError(head[0])
-        block = False
-        for stage in stages[1:]:
-            words = stage.split()
-            fn = words[0] if words else ""
-            if fn == "quote":
-                value = '"' + _scalar(value).replace('"', '\\"') + '"'
-            elif fn == "default" and len(words) == 2:
-                if value in (None, "", [], {}):
-                    value = self._term(words[1])
-            elif fn == "int":
-                value = int(value or 0)
-            elif fn == "toYaml":
-                value = yaml.safe_dump(value, default_flow_style=False, sort_keys=False).rstrip()
-                block = True
-            elif fn in ("indent", "nindent") and len(words) == 2 and words[1].isdigit():
-                pad = " " * int(words[1])
-                value = "\n".join(pad + line for line in _scalar(value).splitlines())
-                if fn == "nindent":
-                    value = "\n" + value
-            else:
-                raise LookupError(fn)
-        return value, block
-
-    def render(self, text: str) -> str:
-        text = re.sub(
-            r"\{\{-?\s*/\*.*?\*/\s*-?\}\}",
-            lambda m: "\n" * m.group(0).count("\n"),
-            text,
-            flags=re.S,
-        )
-        lines = []
-        for line in text.split("\n"):
-            actions = _ACTION.findall(line)
-            stripped = _ACTION.sub("", line).strip()
-            if actions and not stripped and all(self._is_control(a) for a in actions):
-                lines.append("")  # keep line numbers
-                continue
-            lines.append(_ACTION.sub(self._sub, line))
-        return "\n".join(lines)
-
-    def _is_control(self, action: str) -> bool:
-        return bool(_CONTROL.match(action)) or action.startswith(("include", "template", "$"))
-
-    def _sub(self, m: re.Match[str]) -> str:
-        body = m.group(1)
-        if _CONTROL.match(body):
-            return ""
-        try:
-            value, _ = self.expr(body)
-        except (LookupError, ValueError, TypeError):
-            self.unsupported.add(body.split()[0] if body.split() else body)
-            return ""
-        return _scalar(value) if not isinstance(value, str) else value
+# --- Helm ----------------------------------------------------------------------------------
 
 
 def render_chart(chart_root: Path) -> Iterator[tuple[str, str, set[str]]]:
-    """(template path relative to chart, rendered text, unsupported functions) per template."""
-    try:
-        chart = yaml.safe_load((chart_root / "Chart.yaml").read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError, UnicodeDecodeError):
-        chart = {}
-    values: Any = {}
-    if (chart_root / "values.yaml").is_file():
-        try:
-            values = yaml.safe_load((chart_root / "values.yaml").read_text(encoding="utf-8")) or {}
-        except (yaml.YAMLError, UnicodeDecodeError):
-            values = {}
-    if not isinstance(values, dict):
-        values = {}
-    templates = chart_root / "templates"
-    if not templates.is_dir():
-        return
-    for rel, path in iter_files(templates, suffixes=(".yaml", ".yml")):
-        if path.stat().st_size > _MAX_FILE:
-            continue
-        renderer = _Renderer(values, chart if isinstance(chart, dict) else {})
-        text = path.read_text(encoding="utf-8", errors="replace")
-        yield f"templates/{rel}", renderer.render(text), renderer.unsupported
+    """(template path relative to chart, rendered text, what was not evaluated) per template.
+
+    Rendering is :func:`xtrust.certify.helm.render_chart` (subcharts included,
+    their paths under ``charts/``). The set names ``include``/``template`` when
+    a called name is not defined, the function name when an unknown function
+    stopped the template, or the error message of any other error (the text is
+    then empty).
+    """
+    for t in helm.render_chart(chart_root).templates:
+        unsupported = {m.split(" ", 1)[0] for m in t.missing}
+        if t.error is not None:
+            if t.error.kind == "unknown-function":
+                unsupported.add(t.error.reason.split('"')[1] if '"' in t.error.reason else "?")
+            else:
+                unsupported.add(str(t.error))
+        yield t.path, t.text, unsupported
+
+
+def _where(prefix: str, error: helm.TemplateError) -> Location:
+    path, _, line = error.where.rpartition(":")
+    if not path or not line.isdigit():
+        return Location(prefix + (error.where or "Chart.yaml"), snippet=error.reason)
+    return Location(prefix + path, int(line) or None, snippet=error.reason)
 
 
 # --- rules ---------------------------------------------------------------------------------
@@ -281,7 +162,7 @@ def _get(data: Any, path: tuple[Any, ...]) -> Any:
 class K8sAnalyzer(Analyzer):
     name = "k8s"
     category = "misconfiguration"
-    revision = "1"
+    revision = "2"
 
     def applies(self, ctx: ScanContext) -> str | None:
         if ctx.kind in ("descriptor", "image"):
@@ -305,25 +186,46 @@ class K8sAnalyzer(Analyzer):
     def run(self, ctx: ScanContext) -> AnalyzerResult:
         findings: list[Finding] = []
         scanned = 0
-        charts = sorted({p.parent for _, p in iter_files(ctx.root) if p.name == "Chart.yaml"})
-        template_dirs = [c / "templates" for c in charts]
+        all_charts = sorted({p.parent for _, p in iter_files(ctx.root) if p.name == "Chart.yaml"})
+        template_dirs = [c / "templates" for c in all_charts]
+        # a chart inside another chart's charts/ is rendered as that chart's subchart
+        charts = [
+            c
+            for c in all_charts
+            if not any(c != o and c.is_relative_to(o / "charts") for o in all_charts)
+        ]
         chart_templates = 0
+        first_error = ""
         for chart in charts:
             chart_rel = chart.relative_to(ctx.root).as_posix()
             prefix = "" if chart_rel == "." else chart_rel + "/"
-            for rel, text, unsupported in render_chart(chart):
-                chart_templates += 1
-                where = prefix + rel
-                if unsupported:
+            rendered = helm.render_chart(chart)
+            for note in rendered.notes:
+                findings.append(
+                    self.finding(
+                        "helm-chart-note",
+                        S.INFO,
+                        f"Helm chart: {note}",
+                        Location(prefix + "Chart.yaml", snippet=note),
+                    )
+                )
+            for t in rendered.templates:
+                where = prefix + t.path
+                if t.missing:
                     findings.append(
                         self.finding(
                             "helm-template-unsupported",
                             S.INFO,
-                            f"template uses {', '.join(sorted(unsupported))}, which the built-in renderer does not evaluate (rendered as empty)",
-                            Location(where),
+                            f"template calls {', '.join(sorted(t.missing))}, which no file of the chart defines (rendered as empty)",
+                            Location(where, snippet=" ".join(sorted(t.missing))),
                         )
                     )
-                n, f = self._check_text(where, text, rendered=True)
+                chart_templates += 1
+                if t.error is not None:
+                    findings.append(self._render_error(prefix, t.error))
+                    first_error = first_error or f"{prefix}{t.error}"
+                    continue
+                n, f = self._check_text(where, t.text, rendered=True)
                 scanned += n
                 findings.extend(f)
         for rel, path in iter_files(ctx.root, suffixes=(".yaml", ".yml")):
@@ -349,10 +251,22 @@ class K8sAnalyzer(Analyzer):
             return AnalyzerResult(
                 self.name,
                 "failed",
-                "Helm chart templates could not be rendered into any manifest by the built-in renderer",
+                "Helm chart templates could not be rendered into any manifest by the built-in renderer"
+                + (f" (first error: {first_error})" if first_error else ""),
                 tool_version=self.tool_version(),
             )
         return self.result(findings, scanned)
+
+    def _render_error(self, prefix: str, error: helm.TemplateError) -> Finding:
+        if error.kind == "unknown-function":
+            rule, sev, what = "helm-template-unsupported", S.INFO, "template not rendered"
+        elif error.kind == "limit":
+            rule, sev, what = "helm-render-limit", S.MEDIUM, "template not rendered (limit)"
+        elif error.kind in ("required", "fail"):
+            rule, sev, what = "helm-render-failed", S.LOW, f"template not rendered ({error.kind})"
+        else:
+            rule, sev, what = "helm-render-error", S.LOW, "template not rendered"
+        return self.finding(rule, sev, f"{what}: {error}", _where(prefix, error))
 
     def _check_text(self, rel: str, text: str, *, rendered: bool) -> tuple[int, list[Finding]]:
         try:
