@@ -132,6 +132,13 @@ class _Progress:
 )
 @click.option("--no-cache", is_flag=True, help="Do not read or write the result cache.")
 @click.option(
+    "--helm-values",
+    "helm_values",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Values file merged over a Helm chart's values.yaml (repeatable, as helm -f).",
+)
+@click.option(
     "--timeout",
     type=click.FloatRange(min=1),
     default=600.0,
@@ -151,6 +158,7 @@ def certify(
     fail_on: str | None,
     jobs: int,
     no_cache: bool,
+    helm_values: tuple[Path, ...],
     timeout: float,
 ) -> None:
     """Certify TARGET: a source tree, container image archive (docker-archive,
@@ -169,6 +177,7 @@ def certify(
         jobs=jobs,
         use_cache=not no_cache,
         timeout=timeout,
+        helm_values=helm_values,
         progress=progress,
     )
     if progress is not None:

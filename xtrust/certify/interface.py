@@ -228,8 +228,11 @@ class ScanContext:
         license_allow: tuple[str, ...] = (),
         license_deny: tuple[str, ...] = (),
         timeout: float = 600.0,
+        helm_values: Mapping[str, Any] | None = None,
     ):
         self.root = root
+        #: user values merged over a chart's values.yaml (``helm template -f``)
+        self.helm_values = dict(helm_values or {})
         self.kind = kind
         self.target = target
         self.vuln_db = vuln_db

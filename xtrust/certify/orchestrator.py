@@ -75,6 +75,8 @@ class CertifyOptions:
     limits: Limits = field(default_factory=Limits)
     timeout: float = 600.0
     analyzers: Sequence[Analyzer] | None = None
+    #: values files merged, in order, over a Helm chart's values.yaml
+    helm_values: Sequence[Path] = ()
     progress: Progress | None = None
     now: dt.datetime | None = None
 
@@ -237,6 +239,34 @@ def _load_key(path: Path) -> Any:
     return load_private_key(path, passphrase or None, kind="sign")
 
 
+def load_helm_values(paths: Sequence[Path]) -> dict[str, Any]:
+    """Values files (YAML mappings) merged in order, later keys winning, nested maps
+    merged (as ``helm template -f a -f b`` does); InputError naming a bad file."""
+    import copy
+
+    import yaml
+
+    from xtrust.certify.helm import _deep_merge
+
+    out: dict[str, Any] = {}
+    for path in paths:
+        try:
+            doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise InputError(f"--helm-values {path}: {exc.strerror or exc}") from None
+        except yaml.YAMLError as exc:
+            raise InputError(f"--helm-values {path}: not valid YAML: {exc}") from None
+        if doc is None:
+            continue
+        if not isinstance(doc, dict):
+            raise InputError(f"--helm-values {path}: the file must be a YAML mapping")
+        try:
+            _deep_merge(out, copy.deepcopy(doc), True)
+        except Exception as exc:  # a values file nested past the renderer's limits
+            raise InputError(f"--helm-values {path}: cannot merge: {exc}") from None
+    return out
+
+
 def _certify_prepared(
     opts: CertifyOptions,
     policy: Policy,
@@ -256,6 +286,7 @@ def _certify_prepared(
         license_allow=policy.license_allow,
         license_deny=policy.license_deny,
         timeout=opts.timeout,
+        helm_values=load_helm_values(opts.helm_values),
     )
     analyzers = list(opts.analyzers) if opts.analyzers is not None else default_analyzers()
     digest = content_digest(prepared.root)

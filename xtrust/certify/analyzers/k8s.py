@@ -164,6 +164,16 @@ class K8sAnalyzer(Analyzer):
     category = "misconfiguration"
     revision = "2"
 
+    def cache_salt(self, ctx: ScanContext) -> str:
+        """User Helm values change the rendered manifests: they are part of the key."""
+        if not ctx.helm_values:
+            return ""
+        import hashlib
+        import json
+
+        blob = json.dumps(ctx.helm_values, sort_keys=True, default=str).encode()
+        return "values:" + hashlib.sha256(blob).hexdigest()
+
     def applies(self, ctx: ScanContext) -> str | None:
         if ctx.kind in ("descriptor", "image"):
             return f"not applicable to a {ctx.kind} target"
@@ -199,7 +209,8 @@ class K8sAnalyzer(Analyzer):
         for chart in charts:
             chart_rel = chart.relative_to(ctx.root).as_posix()
             prefix = "" if chart_rel == "." else chart_rel + "/"
-            rendered = helm.render_chart(chart)
+            # user values apply to the top-level charts (as helm template -f)
+            rendered = helm.render_chart(chart, ctx.helm_values or None)
             for note in rendered.notes:
                 findings.append(
                     self.finding(
