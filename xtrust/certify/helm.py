@@ -392,6 +392,10 @@ def _number(text: str) -> int | float:
     return float(t)
 
 
+#: nested parentheses a template may use (Go's own parser has no limit; charts use a few)
+MAX_PARENS = 100
+
+
 class _Parser:
     """Items of one source -> a list node; ``define``/``block`` go into ``defines``."""
 
@@ -566,6 +570,10 @@ class _Parser:
             while k < len(toks):
                 if toks[k].kind == "lparen":
                     depth += 1
+                    if depth > MAX_PARENS:  # bounded here, not by Python's recursion limit
+                        raise TemplateError(
+                            f"more than {MAX_PARENS} nested parentheses", where=where, kind="limit"
+                        )
                 elif toks[k].kind == "rparen":
                     depth -= 1
                     if depth == 0:
