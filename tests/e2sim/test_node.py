@@ -7,6 +7,8 @@ import random
 import socket
 import time
 
+import pytest
+
 from xtrust.e2sim.model import CQI_EFFICIENCY, Cell, cqi_of_sinr, daily_load
 from xtrust.e2sim.node import KPM_FUNCTION_ID, MEAS_NAMES, E2Node
 from xtrust.ric import mtypes
@@ -230,3 +232,34 @@ def test_ue_level_reports_with_matching_conditions() -> None:
                 await xapp.close()
 
     asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_period_means_follow_ts_28_552() -> None:
+    """PRB usage and connected UEs are the mean over the reporting period, UE
+    throughput the mean over the steps that had data, not the last step's value."""
+    from xtrust.e2sim.node import E2Node as Node
+    from xtrust.e2sim.node import _Report as Report
+    from xtrust.ric.asn1.e2ap_messages import RicRequestId as Rid
+
+    node = Node(7, "127.0.0.1", 1, n_cells=1, ues_per_cell=8, seed=5, start_time=1.7e9,
+                step_ms=100)  # fmt: skip
+    cid = node.cells[0].cell_id
+    names = ("RRU.PrbTotDl", "RRC.ConnMean", "DRB.UEThpDl", "RRC.ConnEstabAtt")
+    report = Report(Rid(1, 1), 1, 1.0, names, 1000, cid)
+    node.report_values(report)  # start of the first period
+    for period in range(3):
+        prb, conn, thp, att = [], [], [], 0
+        for k in range(1, 11):
+            node.advance_to(1.7e9 + period + k / 10)
+            snap = node.snapshot[cid]
+            prb.append(snap["RRU.PrbTotDl"])
+            conn.append(snap["RRC.ConnMean"])
+            if snap["DRB.UEThpDl"] > 0:
+                thp.append(snap["DRB.UEThpDl"])
+            att += snap.get("RRC.ConnEstabAtt", 0)
+        values = node.report_values(report)
+        assert values["RRU.PrbTotDl"] == pytest.approx(sum(prb) / 10, abs=0.01)
+        assert values["RRC.ConnMean"] == pytest.approx(sum(conn) / 10, abs=0.01)
+        expected_thp = sum(thp) / len(thp) if thp else 0.0
+        assert values["DRB.UEThpDl"] == pytest.approx(expected_thp, abs=0.01)
+        assert values["RRC.ConnEstabAtt"] == att  # counters stay counts

@@ -60,6 +60,16 @@ RC_FUNCTION_ID = 3
 #: the TS 28.552 measurements the simulated cells report
 MEAS_NAMES = CELL_MEAS_NAMES
 _MEAN = {"DRB.UEThpDl", "DRB.UEThpUl", "DRB.RlcSduDelayDl", "RRU.PrbTotDl", "RRU.PrbTotUl"}
+#: gauges TS 28.552 defines as the mean over the measurement period: a report gives
+#: the mean of the model's steps since the report before, not the last step's value
+_PERIOD_MEAN = frozenset({
+    "DRB.UEThpDl", "DRB.UEThpUl", "DRB.RlcSduDelayDl", "RRU.PrbTotDl", "RRU.PrbTotUl",
+    "RRU.PrbUsedDl", "RRU.PrbUsedUl", "RRC.ConnMean",
+})  # fmt: skip
+_STEPS = "#steps"  # the steps counted into a cell's running totals
+#: of those, means over the steps that had a sample (a UE with data): an idle step
+#: has no throughput or delay, it is not a throughput of 0 (TS 28.552 5.1.1.3)
+_ACTIVE_MEAN = frozenset({"DRB.UEThpDl", "DRB.UEThpUl", "DRB.RlcSduDelayDl"})
 
 #: E2SM-KPM test condition types the model can evaluate -> the UE measurement they test
 UE_TEST_KEYS = {"cQI": "CQI"}
@@ -387,9 +397,19 @@ class E2Node:
                 snap = cell.measurements()
                 totals = self.totals.get(cell.cell_id)
                 if totals is None:
-                    totals = self.totals[cell.cell_id] = {n: 0 for n in snap if _is_counter(n)}
+                    totals = self.totals[cell.cell_id] = {
+                        n: 0 for n in snap if _is_counter(n) or n in _PERIOD_MEAN
+                    }
+                    totals[_STEPS] = 0
+                    for n in _ACTIVE_MEAN & totals.keys():
+                        totals["#" + n] = 0
                 for name in totals:
-                    totals[name] += snap.get(name, 0)
+                    if name == _STEPS:
+                        totals[name] += 1
+                    elif name[0] == "#":  # steps with a sample of that measurement
+                        totals[name] += 1 if snap.get(name[1:], 0) > 0 else 0
+                    else:
+                        totals[name] += snap.get(name, 0)
                 self.snapshot[cell.cell_id] = snap
 
     def report_values(self, report: _Report) -> dict[str, float | int]:
@@ -404,8 +424,13 @@ class E2Node:
                     total = totals.get(name, 0)
                     single[name] = total - seen.get((cid, name), 0)
                     seen[(cid, name)] = total
+                elif name in _PERIOD_MEAN:
+                    v = self._period_mean(cid, name, report)
+                    if v is not None:
+                        single[name] = v
                 elif name in snap:
                     single[name] = snap[name]
+            self._mark_steps(ids, report)
             return single
         out: dict[str, float | int] = {}
         for name, counter in report.kinds:
@@ -416,13 +441,48 @@ class E2Node:
                     key = (cid, name)
                     vals.append(total - report.seen.get(key, 0))
                     report.seen[key] = total
+                elif name in _PERIOD_MEAN:
+                    pm = self._period_mean(cid, name, report)
+                    if pm is not None:
+                        vals.append(pm)
                 else:
                     v = self.snapshot.get(cid, {}).get(name)
                     if v is not None:
                         vals.append(v)
             if vals:
                 out[name] = round(sum(vals) / len(vals), 2) if name in _MEAN else sum(vals)
+        self._mark_steps(ids, report)
         return out
+
+    def _period_mean(self, cid: int, name: str, report: _Report) -> float | None:
+        """Mean of ``name`` over the steps since ``report`` last read cell ``cid``."""
+        totals = self.totals.get(cid)
+        if not totals or name not in totals:
+            v = self.snapshot.get(cid, {}).get(name)
+            return None if v is None else float(v)
+        if name in _ACTIVE_MEAN:
+            n_key = "#" + name
+            steps = totals[n_key] - report.seen.get((cid, n_key), 0)
+            report.seen[(cid, n_key)] = totals[n_key]
+            if steps <= 0:  # no UE had data in the whole period
+                report.seen[(cid, name)] = totals[name]
+                return 0.0
+        else:
+            steps = totals[_STEPS] - report.seen.get((cid, _STEPS), 0)
+        total = totals[name]
+        key = (cid, name)
+        delta = total - report.seen.get(key, 0)
+        report.seen[key] = total
+        if steps <= 0:
+            v = self.snapshot.get(cid, {}).get(name)
+            return None if v is None else float(v)
+        return round(delta / steps, 2)
+
+    def _mark_steps(self, ids: list[int], report: _Report) -> None:
+        for cid in ids:
+            totals = self.totals.get(cid)
+            if totals is not None:
+                report.seen[(cid, _STEPS)] = totals[_STEPS]
 
     def ue_values(self, report: _Report) -> list[tuple[int, dict[str, float | int]]]:
         """(UE, values) of every UE that matches the report's conditions (format 4)."""
