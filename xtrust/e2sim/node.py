@@ -205,6 +205,8 @@ class E2Node:
         self.sim_now = self.sim_t0
         self.snapshot: dict[int, dict[str, float | int]] = {}
         self.totals: dict[int, dict[str, float]] = {}
+        #: per cell: the measurements summed each step, and (measurement, its sample counter)
+        self._summed: dict[int, tuple[list[str], list[tuple[str, str]]]] = {}
 
     def count(self, what: str) -> None:
         self.counters[what] = self.counters.get(what, 0) + 1
@@ -397,19 +399,21 @@ class E2Node:
                 snap = cell.measurements()
                 totals = self.totals.get(cell.cell_id)
                 if totals is None:
-                    totals = self.totals[cell.cell_id] = {
-                        n: 0 for n in snap if _is_counter(n) or n in _PERIOD_MEAN
-                    }
+                    names = [n for n in snap if _is_counter(n) or n in _PERIOD_MEAN]
+                    pairs = [(n, "#" + n) for n in names if n in _ACTIVE_MEAN]
+                    self._summed[cell.cell_id] = (names, pairs)
+                    totals = self.totals[cell.cell_id] = dict.fromkeys(names, 0)
                     totals[_STEPS] = 0
-                    for n in _ACTIVE_MEAN & totals.keys():
-                        totals["#" + n] = 0
-                for name in totals:
-                    if name == _STEPS:
-                        totals[name] += 1
-                    elif name[0] == "#":  # steps with a sample of that measurement
-                        totals[name] += 1 if snap.get(name[1:], 0) > 0 else 0
-                    else:
-                        totals[name] += snap.get(name, 0)
+                    for _, count in pairs:
+                        totals[count] = 0
+                summed, sampled = self._summed[cell.cell_id]
+                get = snap.get
+                for name in summed:
+                    totals[name] += get(name, 0)
+                for name, count in sampled:  # steps with a sample of that measurement
+                    if get(name, 0) > 0:
+                        totals[count] += 1
+                totals[_STEPS] += 1
                 self.snapshot[cell.cell_id] = snap
 
     def report_values(self, report: _Report) -> dict[str, float | int]:
