@@ -198,3 +198,40 @@ def test_coloran_false_alarms() -> None:
     res = bench.run_coloran(COLORAN, KpmConfig())
     assert res is not None and res["reports"] > 1000
     assert res["alarms"] * 10_000 <= res["reports"]  # <= 1 per 10,000 reports
+
+
+def test_features_that_move_together_corroborate_each_other() -> None:
+    """Three features each 4 scales up (under the threshold of 5 alone) make a report
+    anomalous; two do not. A flood that adds UEs and attaches in a busy cell is named."""
+    import random as rnd
+
+    from xtrust.xapps.anomaly.kpm import CellDetector, KpmConfig
+
+    def base(r: rnd.Random) -> dict[str, float]:
+        return {"RRC.ConnMean": 12 * math.exp(r.gauss(0, 0.05)),
+                "RRC.ConnEstabAtt": 2 * math.exp(r.gauss(0, 0.05)),
+                "RRC.ConnEstabSucc": 2 * math.exp(r.gauss(0, 0.05)),
+                "RRU.PrbTotDl": 95.0, "DRB.UEThpDl": 900.0}  # fmt: skip
+
+    def run(boost: dict[str, float]) -> list[str]:
+        r = rnd.Random(1)
+        det = CellDetector(1, KpmConfig())
+        for i in range(200):
+            det.update(float(i), base(r))
+        out = []
+        for i in range(200, 204):
+            m = base(r)
+            for name, z in boost.items():  # z scales above the learnt mean, in log space
+                scale = max(
+                    1.25 * det.mad[det_index[name]], 0.35 if name != "RRC.ConnMean" else 0.08
+                )
+                m[name] = math.expm1(det.mean[det_index[name]] + z * scale)
+            alert = det.update(float(i), m)
+            if alert is not None:
+                out.append(alert.attack_class)
+        return out
+
+    det_index = {"RRC.ConnMean": 7, "RRC.ConnEstabAtt": 4, "RRC.ConnEstabSucc": 5}
+    three = {"RRC.ConnMean": 4.2, "RRC.ConnEstabAtt": 4.2, "RRC.ConnEstabSucc": 4.2}
+    assert run(three) and set(run(three)) == {"ue-flood"}
+    assert run({"RRC.ConnMean": 4.2, "RRC.ConnEstabAtt": 4.2}) == []

@@ -26,7 +26,9 @@ averages); afterwards each report gets a robust z-score per feature, clipped to
 ``clip``, and a score: the largest z in the direction an attack moves that
 feature (:data:`ATTACK_SIGN`: fewer UEs or more throughput per UE is a change, not
 a threat). A report whose score reaches
-``threshold`` is *anomalous* and is not learnt from (an attack does not become the
+``threshold``, or in which ``corroborate_n`` features move the attack's way by
+``corroborate_z`` each (independent evidence, each under the threshold), is
+*anomalous* and is not learnt from (an attack does not become the
 baseline); the others are learnt from winsorised at ``winsor`` scales. An
 :class:`Alert` is raised for an anomalous report when ``k`` of the last ``n``
 reports were anomalous (persistence keeps single outliers quiet); one
@@ -35,7 +37,8 @@ whose deviations match no attack class alerts only from ``unknown_threshold``.
 The attack class comes from which features moved and which way
 (:func:`classify`): ``jamming`` (SINR or CQI down), ``fake-bs`` (setup attempts
 and failures up, few successes), ``ue-flood`` (connected UEs well up, with PRB use up
-or saturated, or per-UE throughput moved), ``signalling-storm`` (attempts and successes up, PRB
+or saturated, or per-UE throughput moved; or connected UEs and attaches up together in
+a busy cell), ``signalling-storm`` (attempts and successes up, PRB
 use not up); anything else is :data:`UNKNOWN_KPM`.
 
 The hot path (:meth:`CellDetector.update`) allocates nothing for a report that
@@ -99,6 +102,10 @@ class KpmConfig:
     #: an anomaly that matches no attack class alerts only from this score
     unknown_threshold: float = 12.0
     winsor: float = 3.0  # learning clips values to baseline +- winsor x scale
+    #: a report is also anomalous when this many features move the attack's way by at
+    #: least ``corroborate_z`` each: independent evidence under the single-feature threshold
+    corroborate_n: int = 3
+    corroborate_z: float = 3.5
 
     def __post_init__(self) -> None:
         if not 0.0 < self.alpha < 1.0:
@@ -149,6 +156,8 @@ def classify(z: list[float], raw_att: float, raw_succ: float, prb_pct: float,
         return "fake-bs"
     prb_up = z[PRB] >= deviate or prb_pct >= SATURATED_PCT
     if z[CONN] >= 2.0 * deviate and (prb_up or z[THP] <= -deviate or z[THP] >= deviate):
+        return "ue-flood"
+    if z[CONN] >= deviate and z[ATT] >= deviate and prb_up:  # more UEs attach and load the cell
         return "ue-flood"
     if z[ATT] >= deviate and z[SUCC] >= deviate and not prb_up:
         return "signalling-storm"
@@ -251,6 +260,7 @@ class CellDetector:
         clip = cfg.clip
         score = 0.0
         scored = False
+        joint = 0  # features deviating together in the attack direction
         for i in range(_NF):
             if not valid[i] or seen[i] < warm:
                 z[i] = 0.0
@@ -273,7 +283,9 @@ class CellDetector:
             a = zi * ATTACK_SIGN[i]
             if a > score:
                 score = a
-        anomalous = scored and score >= cfg.threshold
+            if a >= cfg.corroborate_z:
+                joint += 1
+        anomalous = scored and (score >= cfg.threshold or joint >= cfg.corroborate_n)
         self._recent = ((self._recent << 1) | anomalous) & self._mask
         if not anomalous:
             alpha = cfg.alpha
