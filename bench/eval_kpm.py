@@ -197,7 +197,7 @@ def throughput(config: KpmConfig, n_cells: int = 6, seconds: int = 600) -> float
     det = KpmDetector(config)
     update = det.update
     best = 0.0
-    for _ in range(3):
+    for _ in range(9):  # best of 9 short runs: the figure is noisy on a shared machine
         det.cells.clear()
         start = time.perf_counter()
         for key, tt, m in recorded:
