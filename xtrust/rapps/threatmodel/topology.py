@@ -33,7 +33,6 @@ fronthaul, the internet side) stay as written.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +40,7 @@ from typing import Any
 
 import yaml
 
+from xtrust._fields import FieldChecker, type_name
 from xtrust.errors import ConfigError
 
 __all__ = [
@@ -137,55 +137,6 @@ class Topology:
 # --------------------------------------------------------------------------- parsing
 
 
-class _Ctx:
-    def __init__(self, source: str):
-        self.source = source
-
-    def err(self, where: str, message: str) -> ConfigError:
-        return ConfigError(message, field=where, source=self.source)
-
-    def mapping(self, value: Any, where: str) -> Mapping[str, Any]:
-        if not isinstance(value, Mapping):
-            raise self.err(where, f"must be a mapping, not {_tname(value)}")
-        return value
-
-    def string(self, value: Any, where: str) -> str:
-        if not isinstance(value, str) or not value.strip():
-            raise self.err(where, f"must be a non-empty string, not {value!r}"[:120])
-        return value.strip()
-
-    def choice(self, value: Any, where: str, choices: tuple[str, ...]) -> str:
-        text = self.string(value, where)
-        if text not in choices:
-            raise self.err(where, f"{text!r} is not one of {', '.join(choices)}")
-        return text
-
-    def number(self, value: Any, where: str, lo: float, hi: float) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-            raise self.err(where, f"must be a number, not {value!r}"[:120])
-        if not lo <= value <= hi:
-            raise self.err(where, f"{value} is out of range ({lo}..{hi})")
-        return float(value)
-
-    def boolean(self, value: Any, where: str) -> bool:
-        if not isinstance(value, bool):
-            raise self.err(where, f"must be true or false, not {value!r}"[:120])
-        return value
-
-    def unknown_keys(self, doc: Mapping[str, Any], where: str, allowed: set[str]) -> None:
-        for key in doc:
-            if key not in allowed:
-                prefix = f"{where}." if where else ""
-                raise self.err(
-                    f"{prefix}{key}",
-                    f"unknown field (expected one of {', '.join(sorted(allowed))})",
-                )
-
-
-def _tname(value: Any) -> str:
-    return "null" if value is None else type(value).__name__
-
-
 _ASSET_KEYS = {"kind", "zone", "entry", "critical", "auth", "software", "description"}
 _SOFT_KEYS = {"name", "version", "vulns"}
 _VULN_KEYS = {"id", "cvss", "exploitability", "likelihood", "access", "gives", "description"}
@@ -217,7 +168,7 @@ def vuln_probability(
     return 0.5
 
 
-def _parse_vuln(ctx: _Ctx, doc: Any, where: str, software: str) -> Vulnerability:
+def _parse_vuln(ctx: FieldChecker, doc: Any, where: str, software: str) -> Vulnerability:
     v = ctx.mapping(doc, where)
     ctx.unknown_keys(v, where, _VULN_KEYS)
     if "id" not in v:
@@ -238,7 +189,7 @@ def _parse_vuln(ctx: _Ctx, doc: Any, where: str, software: str) -> Vulnerability
 
 def parse_topology(doc: Any, source: str = "<topology>") -> Topology:
     """Validate a parsed YAML/JSON topology; raise ConfigError naming the bad field."""
-    ctx = _Ctx(source)
+    ctx = FieldChecker(source)
     top = ctx.mapping(doc, "topology")
     ctx.unknown_keys(top, "", {"version", "zones", "assets", "interfaces", "description"})
     if top.get("version", 1) != 1:
@@ -291,7 +242,7 @@ def parse_topology(doc: Any, source: str = "<topology>") -> Topology:
         vulns: list[Vulnerability] = []
         soft = a.get("software", [])
         if not isinstance(soft, list):
-            raise ctx.err(f"{where}.software", f"must be a list, not {_tname(soft)}")
+            raise ctx.err(f"{where}.software", f"must be a list, not {type_name(soft)}")
         for i, sdoc in enumerate(soft):
             sw = f"{where}.software[{i}]"
             s = ctx.mapping(sdoc, sw)
@@ -301,7 +252,7 @@ def parse_topology(doc: Any, source: str = "<topology>") -> Topology:
                 sname += f"@{s['version']}"
             raw_v = s.get("vulns", [])
             if not isinstance(raw_v, list):
-                raise ctx.err(f"{sw}.vulns", f"must be a list, not {_tname(raw_v)}")
+                raise ctx.err(f"{sw}.vulns", f"must be a list, not {type_name(raw_v)}")
             vulns.extend(
                 _parse_vuln(ctx, v, f"{sw}.vulns[{j}]", sname) for j, v in enumerate(raw_v)
             )
@@ -309,7 +260,7 @@ def parse_topology(doc: Any, source: str = "<topology>") -> Topology:
 
     raw_if = top.get("interfaces", [])
     if not isinstance(raw_if, list):
-        raise ctx.err("interfaces", f"must be a list, not {_tname(raw_if)}")
+        raise ctx.err("interfaces", f"must be a list, not {type_name(raw_if)}")
     interfaces = [_parse_iface(ctx, d, i, assets) for i, d in enumerate(raw_if)]
     return Topology(zones, assets, interfaces, source)
 
@@ -318,7 +269,7 @@ _TYPE_SET = frozenset(INTERFACE_TYPES)
 _EXTRA_KEYS = ("ports", "mtypes", "ran_functions", "policy_types")
 
 
-def _parse_iface(ctx: _Ctx, doc: Any, i: int, assets: Mapping[str, Asset]) -> Interface:
+def _parse_iface(ctx: FieldChecker, doc: Any, i: int, assets: Mapping[str, Asset]) -> Interface:
     """Fast path for a well-formed interface; anything unusual goes through the checks
     of :func:`_parse_iface_checked` (which names the bad field)."""
     if type(doc) is dict and doc.keys() <= _IFACE_KEYS:
@@ -345,7 +296,9 @@ def _parse_iface(ctx: _Ctx, doc: Any, i: int, assets: Mapping[str, Asset]) -> In
     return _parse_iface_checked(ctx, doc, i, assets)
 
 
-def _parse_iface_checked(ctx: _Ctx, doc: Any, i: int, assets: Mapping[str, Asset]) -> Interface:
+def _parse_iface_checked(
+    ctx: FieldChecker, doc: Any, i: int, assets: Mapping[str, Asset]
+) -> Interface:
     where = f"interfaces[{i}]"
     f = ctx.mapping(doc, where)
     ctx.unknown_keys(f, where, _IFACE_KEYS)

@@ -30,13 +30,13 @@ asset 'kpimon'``).
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from xtrust._fields import FieldChecker, show, type_name
 from xtrust.errors import ConfigError, InputError
 from xtrust.ric import mtypes
 
@@ -148,61 +148,7 @@ class Policy:
 # --------------------------------------------------------------------------- parsing
 
 
-class _Ctx:
-    def __init__(self, source: str):
-        self.source = source
-
-    def err(self, where: str, message: str) -> ConfigError:
-        return ConfigError(message, field=where, source=self.source)
-
-    def mapping(self, value: Any, where: str) -> Mapping[str, Any]:
-        if not isinstance(value, Mapping):
-            raise self.err(where, f"must be a mapping, not {_tname(value)}")
-        return value
-
-    def string(self, value: Any, where: str) -> str:
-        if not isinstance(value, str) or not value.strip():
-            raise self.err(where, f"must be a non-empty string, not {_show(value)}")
-        return value.strip()
-
-    def choice(self, value: Any, where: str, choices: tuple[str, ...]) -> str:
-        text = self.string(value, where)
-        if text not in choices:
-            raise self.err(where, f"{text!r} is not one of {', '.join(choices)}")
-        return text
-
-    def integer(self, value: Any, where: str, lo: int, hi: int) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.err(where, f"must be an integer, not {_show(value)}")
-        if not lo <= value <= hi:
-            raise self.err(where, f"{value} is out of range ({lo}..{hi})")
-        return value
-
-    def int_list(self, value: Any, where: str, lo: int, hi: int) -> tuple[int, ...]:
-        if not isinstance(value, list) or not value:
-            raise self.err(where, "must be a non-empty list")
-        return tuple(self.integer(v, f"{where}[{i}]", lo, hi) for i, v in enumerate(value))
-
-    def unknown_keys(self, doc: Mapping[str, Any], where: str, allowed: set[str]) -> None:
-        for key in doc:
-            if key not in allowed:
-                prefix = f"{where}." if where else ""
-                raise self.err(
-                    f"{prefix}{key}",
-                    f"unknown field (expected one of {', '.join(sorted(allowed))})",
-                )
-
-
-def _tname(value: Any) -> str:
-    return "null" if value is None else type(value).__name__
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _endpoint(ctx: _Ctx, value: Any, where: str) -> str:
+def _endpoint(ctx: FieldChecker, value: Any, where: str) -> str:
     text = ctx.string(value, where)
     host, _, port = text.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536 or "|" in text:
@@ -227,12 +173,12 @@ _FLOW_KEYS = {
 
 def parse_policy(doc: Any, source: str = "<policy>") -> Policy:
     """Validate a parsed YAML/JSON document; raise ConfigError naming the bad field."""
-    ctx = _Ctx(source)
+    ctx = FieldChecker(source)
     top = ctx.mapping(doc, "policy")
     ctx.unknown_keys(top, "", {"version", "zones", "assets", "flows", "description"})
     version = top.get("version", 1)
     if version != 1:
-        raise ctx.err("version", f"unsupported version {_show(version)} (expected 1)")
+        raise ctx.err("version", f"unsupported version {show(version)} (expected 1)")
 
     zones: dict[str, Zone] = {}
     for name, zdoc in ctx.mapping(top.get("zones"), "zones").items():
@@ -297,13 +243,13 @@ def parse_policy(doc: Any, source: str = "<policy>") -> Policy:
     flows: list[Flow] = []
     raw_flows = top.get("flows", [])
     if not isinstance(raw_flows, list):
-        raise ctx.err("flows", f"must be a list, not {_tname(raw_flows)}")
+        raise ctx.err("flows", f"must be a list, not {type_name(raw_flows)}")
     for i, fdoc in enumerate(raw_flows):
         flows.append(_parse_flow(ctx, fdoc, i, assets))
     return Policy(zones, assets, flows, source)
 
 
-def _parse_flow(ctx: _Ctx, fdoc: Any, i: int, assets: dict[str, Asset]) -> Flow:
+def _parse_flow(ctx: FieldChecker, fdoc: Any, i: int, assets: dict[str, Asset]) -> Flow:
     where = f"flows[{i}]"
     f = ctx.mapping(fdoc, where)
     ctx.unknown_keys(f, where, _FLOW_KEYS)
@@ -381,7 +327,7 @@ def _parse_flow(ctx: _Ctx, fdoc: Any, i: int, assets: dict[str, Asset]) -> Flow:
     return Flow(i, src.name, dst.name, ftype, ports=ports)
 
 
-def _parse_ports(ctx: _Ctx, value: Any, where: str) -> tuple[tuple[int, str], ...]:
+def _parse_ports(ctx: FieldChecker, value: Any, where: str) -> tuple[tuple[int, str], ...]:
     if not isinstance(value, list) or not value:
         raise ctx.err(where, "must be a non-empty list of {port, protocol}")
     out: list[tuple[int, str]] = []
