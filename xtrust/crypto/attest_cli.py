@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
+from xtrust._files import write_atomic
 from xtrust.crypto._internal.cliutil import FORMAT_OPTION, echo_json, passphrase_from_env
-from xtrust.crypto._internal.fileio import write_atomic
 from xtrust.crypto.dsse import envelope_from_json, envelope_to_json
 from xtrust.crypto.errors import VerificationError
 from xtrust.crypto.hashes import artifact_digest

@@ -35,8 +35,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from xtrust._files import write_atomic
 from xtrust.crypto._internal.armor import b64d, b64e, canonical_json, dearmor, enarmor
-from xtrust.crypto._internal.fileio import write_atomic
 from xtrust.crypto.errors import KeyFileError, SignatureError
 from xtrust.crypto.sign import HybridSignature
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from xtrust._files import write_atomic
 from xtrust.errors import InputError
 
 __all__ = [
@@ -37,21 +37,6 @@ DEFAULT_SCRYPT_N = 2**18
 
 def passphrase() -> str:
     return os.environ.get(PASSPHRASE_ENV, "")
-
-
-def _write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def create_keystore(
@@ -73,9 +58,9 @@ def create_keystore(
         iterations=scrypt_n or DEFAULT_SCRYPT_N,
     )
     path = directory / f"{acct.address}.json"
-    _write_atomic(path, json.dumps(keystore, indent=1).encode())
+    write_atomic(path, json.dumps(keystore, indent=1), mode=0o600, make_dirs=True)
     if make_default:
-        _write_atomic(directory / "DEFAULT", (path.name + "\n").encode(), 0o644)
+        write_atomic(directory / "DEFAULT", path.name + "\n", mode=0o644, make_dirs=True)
     return path, acct
 
 

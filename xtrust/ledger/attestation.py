@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from xtrust._files import write_atomic
 from xtrust.crypto import (
     INTOTO_PAYLOAD_TYPE,
     HybridPublicKey,
@@ -100,20 +99,6 @@ def check_attestation(
     return stmt
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class AttestationStore:
     """Envelopes by digest and certifier public keys by key id, under the data dir."""
 
@@ -124,7 +109,7 @@ class AttestationStore:
     def put(self, att: Attestation) -> Path:
         path = self.att_dir / (att.digest.split(":", 1)[1] + ".json")
         if not path.exists():
-            _write_atomic(path, att.raw)
+            write_atomic(path, att.raw, mode=0o600, make_dirs=True)
         return path
 
     def get(self, digest: str) -> Attestation | None:

@@ -9,8 +9,6 @@ embedded chain; default :func:`~xtrust.ledger.session.default_data_dir`),
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
+from xtrust._files import write_atomic
 from xtrust.crypto import HybridPublicKey, artifact_digest, load_public_key
 from xtrust.errors import InputError, XTrustError
 from xtrust.ledger.admit import Admission
@@ -492,11 +491,7 @@ def verify_cmd(ctx: click.Context, target: str, key_path: Path | None, fmt: str,
 
 
 def _write_json(path: Path, doc: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(doc, fh, indent=1)
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(doc, indent=1), mode=0o600, make_dirs=True)
 
 
 def _proof_path(data_dir: Path, leaf: bytes) -> Path:

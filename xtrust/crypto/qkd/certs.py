@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +27,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from xtrust._files import write_atomic
 from xtrust.crypto.qkd.errors import QkdError
 from xtrust.crypto.qkd.models import check_sae_id
 from xtrust.errors import InputError
@@ -44,21 +43,6 @@ class _NameError(QkdError, InputError):
 class CertPaths:
     cert: Path
     key: Path
-
-
-def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same directory."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def common_name(cert: x509.Certificate) -> str | None:
@@ -196,5 +180,5 @@ def generate_pki(
         files.append((out / f"{name}.key", _pem_key(key), 0o600))
         result[name] = CertPaths(out / f"{name}.pem", out / f"{name}.key")
     for path, data, mode in files:
-        write_atomic(path, data, mode)
+        write_atomic(path, data, mode=mode)
     return result

@@ -60,7 +60,7 @@ def certs(out: Path, kmes: tuple[str, ...], saes: tuple[str, ...], days: int) ->
     paths = generate_pki(out, kmes=list(kmes), saes=list(saes), days=days)
     secret = out / LINK_SECRET_FILE
     if not secret.exists():
-        write_atomic(secret, os.urandom(32).hex().encode() + b"\n", 0o600)
+        write_atomic(secret, os.urandom(32).hex().encode() + b"\n", mode=0o600)
     for name, p in paths.items():
         click.echo(f"{name}: {p.cert} {p.key}")
     click.echo(f"link secret: {secret}")

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import click
 
-from xtrust.errors import InputError
+from xtrust._files import write_atomic
 
 from .graph import analyze
 from .render import to_dot, to_html, to_json
@@ -18,21 +16,6 @@ from .rules import load_fight
 from .topology import load_topology, merge_segmentation
 
 __all__ = ["threat", "write_atomic"]
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and ``os.replace`` (no partial file)."""
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise InputError(f"--out {path}: directory {parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @click.group()
@@ -97,4 +80,4 @@ def analyze_cmd(
     if out is None:
         sys.stdout.write(text)
     else:
-        write_atomic(out, text)
+        write_atomic(out, text, mode=0o600)
