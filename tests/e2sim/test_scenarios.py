@@ -284,6 +284,11 @@ def test_blind_dos() -> None:
         spoof = [r for r in run.records if r.s_tmsi == tmsi_of(ue) and r.gnb_cu_ue_f1ap_id == 0
                  and r.timestamp == int(t)]  # fmt: skip
         assert len(spoof) == 1 and spoof[0].rrc_msg == "RRCSetupRequest"
+        # the attacker only knows S-TMSIs that were on the air: the victim's connection
+        # began with an RRCSetupRequest that presented it
+        heard = [r for r in run.records if r.gnb_cu_ue_f1ap_id == ue and r.timestamp <= int(t)
+                 and r.rrc_msg == "RRCSetupRequest"]  # fmt: skip
+        assert heard and heard[-1].s_tmsi == tmsi_of(ue)
         assert spoof[0].mobile_id == "0010100000000"
         back = ends[0]
         # back after the back-off (a failed attempt on the way back adds 5-15 s)

@@ -7,7 +7,10 @@ attacks). :func:`episodes` groups them into episodes:
 * cell-level attacks (jamming, signalling storm, UE flood, fake base station):
   one episode per attacked cell;
 * control-plane attacks on UEs (blind DoS, null cipher): one per cell, all its
-  attacked UEs together;
+  attacked UEs together; it starts when the attack first acts on a UE (the
+  first spoofed setup, the first downgraded attach), not when the attacker
+  was switched on: until then there is nothing in the network to detect
+  (``armed`` keeps the switch-on time);
 * a rogue xApp: one per attacked E2 node.
 
 :func:`evaluate` matches alerts (the JSON alert format of
@@ -16,7 +19,8 @@ episode when its entity is the episode's cell (``node/cell``), a UE of its cell
 (``cell/ue``) or, for a rogue xApp, any xApp, and its time is within
 [start, end + ``grace_s``]. An episode is *detected* by its first matching
 alert, *classified* when that alert names the episode's attack, and its delay
-is counted in reporting periods from the onset. An alert that matches no
+is counted in reporting periods from the onset (0 for an alert stamped
+before it). An alert that matches no
 episode is a false alarm.
 """
 
@@ -41,6 +45,8 @@ class Episode:
     cell: int | None
     start: float
     end: float | None = None
+    armed: float | None = None  # UE-level attacks: when the attacker was switched on
+    acted: bool = True  # UE-level attacks: whether it acted on a UE at all
 
     def key(self) -> tuple[str, str, int | None, float]:
         return (self.label, self.node, self.cell, self.start)
@@ -56,8 +62,13 @@ def episodes(ground_truth: Iterable[Mapping[str, Any]]) -> list[Episode]:
         k = (label, node, cell)
         t = float(ev["time"])
         if ev.get("event") == "start":
+            ue_level = label in _UE_LABELS
             if k not in open_:
-                open_[k] = Episode(label, node, cell, t)
+                ep = open_[k] = Episode(label, node, cell, t)
+                if ue_level:
+                    ep.armed, ep.acted = t, ev.get("ue") is not None
+            elif ue_level and ev.get("ue") is not None and not open_[k].acted:
+                open_[k].start, open_[k].acted = t, True
         elif ev.get("event") == "end" and k in open_:
             ep = open_[k]
             # the UEs of one cell end one by one: the episode lasts until the last
@@ -77,7 +88,10 @@ def _time(value: Any) -> float:
 
 def _matches(ep: Episode, alert: Mapping[str, Any], t: float, grace_s: float) -> bool:
     end = ep.end if ep.end is not None else float("inf")
-    if not ep.start <= t <= end + grace_s:
+    # from the switch-on: MobiFlow stamps whole seconds, so the record of the first
+    # action may carry a time before the step that made it
+    begin = ep.armed if ep.armed is not None else ep.start
+    if not begin <= t <= end + grace_s:
         return False
     ent = alert.get("entity") or {}
     kind, ident = ent.get("kind"), str(ent.get("id", ""))
@@ -114,6 +128,8 @@ def evaluate(
                     first = (t, a)
         row: dict[str, Any] = {"label": ep.label, "node": ep.node, "cell": ep.cell,
                                "start": ep.start, "end": ep.end, "detected": first is not None}  # fmt: skip
+        if ep.armed is not None:
+            row.update(armed=ep.armed, acted=ep.acted)
         if first is not None:
             t, a = first
             cls = a.get("attack_class")
@@ -121,8 +137,8 @@ def evaluate(
                 detected_at=t,
                 alert_class=cls,
                 classified=LABEL_OF_CLASS.get(str(cls), cls) == ep.label,
-                delay_s=round(t - ep.start, 3),
-                delay_periods=round((t - ep.start) / period_s, 2),
+                delay_s=round(max(0.0, t - ep.start), 3),
+                delay_periods=round(max(0.0, t - ep.start) / period_s, 2),
                 alert_id=a.get("id"),
             )
         rows.append(row)

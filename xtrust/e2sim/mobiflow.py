@@ -236,11 +236,7 @@ _PHONE_ALGS = (2, 2, 0, 1)
 _NO_ALGS = (0, 0, 0, 0)
 
 
-def _mix(x: int) -> int:
-    """A fixed 32-bit hash: a UE's looks must not depend on any generator's state."""
-    x = (x ^ (x >> 16)) * 0x45D9F3B & 0xFFFFFFFF
-    x = (x ^ (x >> 16)) * 0x45D9F3B & 0xFFFFFFFF
-    return x ^ (x >> 16)
+_mix = model.mix32
 
 
 def tmsi_of(ue_id: int) -> int:
@@ -361,8 +357,9 @@ class MobiflowWriter:
         """Records of a known UE: its identities and algorithms, message by message."""
         h = _mix(ue.ue_id)
         phone = h % 10 < 3
-        shows_tmsi = bool(ue.flags & model.RETURNING) or (h >> 8) % 2 == 0
-        s_tmsi = tmsi_of(ue.ue_id) if shows_tmsi and not ue.flags & model.STORM else 0
+        # a connection shows the S-TMSI it began with; a UE not connected, what it would present
+        shows = ue.flags & model.TMSI_ON_AIR or model.presents_tmsi(ue)
+        s_tmsi = tmsi_of(ue.ue_id) if shows and not ue.flags & model.STORM else 0
         known = not ue.flags & model.STORM
         mobile_id = self.plmn + (f"{ue.ue_id % 100_000_000:08d}" if known else "00000000")
         cu_id = ue.ue_id & 0xFFFFFFFF

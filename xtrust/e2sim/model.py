@@ -151,6 +151,28 @@ NULL_CIPHER = 4  # its security mode command selected NEA0 (ciphering off)
 NULL_INTEGRITY = 8  # ... and NIA0 (integrity off): the UE refuses (SecurityModeFailure)
 RETURNING = 16  # attaching again after a radio link failure or a torn-down session
 DOS_VICTIM = 32  # its session was torn down by a spoofed RRCSetupRequest
+TMSI_ON_AIR = 64  # its connection began with an RRCSetupRequest presenting its 5G-S-TMSI
+
+
+def mix32(x: int) -> int:
+    """A fixed 32-bit hash: a UE's looks must not depend on any generator's state."""
+    x = (x ^ (x >> 16)) * 0x45D9F3B & 0xFFFFFFFF
+    x = (x ^ (x >> 16)) * 0x45D9F3B & 0xFFFFFFFF
+    return x ^ (x >> 16)
+
+
+def presents_tmsi(ue: Ue) -> bool:
+    """Whether ``ue`` would present its 5G-S-TMSI in an RRCSetupRequest now.
+
+    A UE that comes back (and, for half the UEs, one that kept a 5G-GUTI from
+    an earlier registration) presents it; a first registration does not: the
+    5G-GUTI then travels only inside the ciphered Registration Accept. A
+    connection that began with it on the air carries :data:`TMSI_ON_AIR`.
+    """
+    if ue.flags & STORM:
+        return False
+    return bool(ue.flags & RETURNING) or (mix32(ue.ue_id) >> 8) % 2 == 0
+
 
 # procedures a :class:`ProcedureSink` is told about
 ATTACH = "attach"  # RRC setup + registration (the UE's flags tell the variant)
@@ -448,6 +470,10 @@ class Cell:
             ue.flags |= NULL_CIPHER | (NULL_INTEGRITY if rng.random() < 0.5 else 0)
             if self.attack_log is not None:
                 self.attack_log.append((t, "null-cipher", ue.ue_id, "start"))
+        if presents_tmsi(ue):
+            ue.flags |= TMSI_ON_AIR
+        else:
+            ue.flags &= ~TMSI_ON_AIR
         self._tell(t, STORM_ATTACH if ue.flags & STORM else ATTACH, ue)
         ue.flags &= ~(RETURNING | DOS_VICTIM)
         return ue

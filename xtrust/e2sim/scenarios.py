@@ -42,7 +42,10 @@ What each attack does to a target cell (``intensity`` scales it; its value at 1)
                       once the cell is full
 ``blind-dos``         1 victim/s: an RRCSetupRequest carrying a connected victim's
                       5G-S-TMSI (no identity, no context) tears the victim's session
-                      down; the victim attaches again 5-20 s later
+                      down; the victim attaches again 5-20 s later. The attacker
+                      knows only S-TMSIs it heard on the air: victims are UEs whose
+                      connection began with theirs in the RRCSetupRequest
+                      (``TMSI_ON_AIR``; a first registration never shows it)
 ``null-cipher``       every attach is downgraded to NEA0 (half of them to NIA0 too,
                       which the UE refuses: SecurityModeFailure)
 ``fake-bs``           a rogue base station: 100 RRC setups/s that never complete
@@ -89,7 +92,7 @@ import yaml
 
 from xtrust.errors import ConfigError, InputError
 
-from .model import Cell
+from .model import TMSI_ON_AIR, Cell
 
 __all__ = [
     "ATTACK_TYPES",
@@ -558,9 +561,10 @@ class ScenarioEngine:
             while run.spoofs >= 1.0:
                 run.spoofs -= 1.0
                 node, cell = run.cells[self.rng.randrange(len(run.cells))]
-                if not cell.ues:
+                # the attacker knows the S-TMSIs it heard on the air
+                victims = sorted(u for u, ue in cell.ues.items() if ue.flags & TMSI_ON_AIR)
+                if not victims:
                     continue
-                victims = sorted(cell.ues)
                 victim = victims[self.rng.randrange(len(victims))]
                 if cell.spoof_tmsi(t, victim, self.rng.uniform(5.0, 20.0)):
                     run.open_ues.add((node, cell.cell_id, victim))

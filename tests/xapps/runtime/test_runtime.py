@@ -87,6 +87,38 @@ def test_evaluate_matches_alerts_to_episodes() -> None:
     assert r["detection_rate"] == 1.0 and r["classification_rate"] == pytest.approx(2 / 3, 1e-3)
 
 
+def test_evaluate_ue_level_episode_starts_at_the_first_attacked_ue() -> None:
+    # the attacker is switched on at 100 but first acts on a UE at 103.7; MobiFlow
+    # stamps whole seconds, so the alert from that record says 103
+    gt = [
+        {"time": 100.0, "node": "n", "cell": 2, "ue": None, "label": "blind-dos", "event": "start"},
+        {"time": 103.7, "node": "n", "cell": 2, "ue": 7, "label": "blind-dos", "event": "start"},
+        {"time": 107.0, "node": "n", "cell": 2, "ue": 8, "label": "blind-dos", "event": "start"},
+        {"time": 120.0, "node": "n", "cell": 2, "ue": None, "label": "blind-dos", "event": "end"},
+        {"time": 121.0, "node": "n", "cell": 2, "ue": 7, "label": "blind-dos", "event": "end"},
+        {"time": 125.0, "node": "n", "cell": 2, "ue": 8, "label": "blind-dos", "event": "end"},
+        {"time": 200.0, "node": "n", "cell": 3, "ue": None, "label": "null-cipher", "event": "start"},
+        {"time": 210.0, "node": "n", "cell": 3, "ue": None, "label": "null-cipher", "event": "end"},
+    ]  # fmt: skip
+    eps = episodes(gt)
+    assert [(e.label, e.start, e.armed, e.acted, e.end) for e in eps] == [
+        ("blind-dos", 103.7, 100.0, True, 125.0), ("null-cipher", 200.0, 200.0, False, 210.0),
+    ]  # fmt: skip
+
+    def a(ident: str, t: float) -> dict[str, Any]:
+        return AlertRecord("ue", ident, "blind-dos", 1.2, t, node="n").to_json()
+
+    r = evaluate(gt, [a("2/0", 103.0)], reports=100, period_s=1.0)
+    row = r["episodes"][0]
+    assert row["detected"] and row["delay_periods"] == 0.0 and row["armed"] == 100.0
+    assert r["false_alarms"] == 0 and not r["episodes"][1]["detected"]
+    late = evaluate(gt, [a("2/0", 107.0)], reports=100, period_s=1.0)["episodes"][0]
+    assert late["delay_s"] == pytest.approx(3.3)
+    # before the switch-on an alert is no detection but a false alarm
+    early = evaluate(gt, [a("2/0", 99.0)], reports=100, period_s=1.0)
+    assert not early["episodes"][0]["detected"] and early["false_alarms"] == 1
+
+
 def test_twin_policy_passes_verification() -> None:
     policy = parse_policy(twin_policy(["gnb_a", "gnb_b"]), "<twin>")
     assert verify(policy) == []
