@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -39,6 +41,10 @@ def test_sbom_collect_writes_both_formats(
     vulns = json.loads(cdx.read_text())["vulnerabilities"]
     assert [v["id"] for v in vulns] == ["DSA-5000-1", "DSA-5000-1"]
     assert json.loads(spdx.read_text())["spdxVersion"] == "SPDX-2.3"
+    # an SBOM is a public document: a normal file (0666 less the umask), like the reports
+    umask = os.umask(0)
+    os.umask(umask)
+    assert {stat.S_IMODE(p.stat().st_mode) for p in (cdx, spdx)} == {0o666 & ~umask}
 
 
 def test_osv_info_match_cvss_compare(capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,4 +16,4 @@ def utc_now() -> datetime:
 
 def atomic_write_text(path: Path | str, text: str) -> None:
     """Write ``text`` to ``path`` atomically (:func:`xtrust._files.write_atomic`)."""
-    write_atomic(path, text, mode=0o600)
+    write_atomic(path, text)

@@ -80,4 +80,4 @@ def analyze_cmd(
     if out is None:
         sys.stdout.write(text)
     else:
-        write_atomic(out, text, mode=0o600)
+        write_atomic(out, text)

@@ -152,7 +152,7 @@ def correlate_cmd(
         from xtrust.rapps.threatmodel.cli import write_atomic
 
         bundle = engine.export_stix(min_score)
-        write_atomic(export_stix, json.dumps(bundle, indent=1) + "\n", mode=0o600)
+        write_atomic(export_stix, json.dumps(bundle, indent=1) + "\n")
     sys.stdout.write(json.dumps(doc, indent=2) + "\n")
 
 
