@@ -181,28 +181,33 @@ def isolation_forest(recorded: list[tuple[int, float, dict[str, float | int]]],
     half = len(x) // 2
     forest = IsolationForest(n_estimators=100, random_state=0).fit(x[:half])
     test = x[half : half + rows]
-    start = time.perf_counter()
+    start = time.process_time()
     for row in test:
         forest.score_samples(row.reshape(1, -1))
-    per_row = len(test) / (time.perf_counter() - start)
-    start = time.perf_counter()
+    per_row = len(test) / (time.process_time() - start)
+    start = time.process_time()
     forest.score_samples(x[half:])
-    batch = (len(x) - half) / (time.perf_counter() - start)
+    batch = (len(x) - half) / (time.process_time() - start)
     return {"row_by_row_per_s": per_row, "batch_per_s": batch}
 
 
 def throughput(config: KpmConfig, n_cells: int = 6, seconds: int = 600) -> float:
-    """Reports scored per second (measurements recorded first: only the detector is timed)."""
+    """Reports scored per CPU second (measurements recorded first: only the detector is timed).
+
+    CPU time of this process, not the wall clock: "per core" is what the goal
+    states, and on a shared machine the wall clock also counts time the
+    process waited for a core. The reference (IsolationForest) is timed alike.
+    """
     recorded = record_reports(n_cells, seconds)
     det = KpmDetector(config)
     update = det.update
     best = 0.0
     for _ in range(9):  # best of 9 short runs: the figure is noisy on a shared machine
         det.cells.clear()
-        start = time.perf_counter()
+        start = time.process_time()
         for key, tt, m in recorded:
             update(key, tt, m)
-        best = max(best, len(recorded) / (time.perf_counter() - start))
+        best = max(best, len(recorded) / (time.process_time() - start))
     return best
 
 

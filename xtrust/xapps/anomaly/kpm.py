@@ -86,6 +86,8 @@ SATURATED_PCT = 90.0  # DL PRB usage from which a cell counts as saturated
 _CQI_BINS = tuple(zip(CQI_DIST_NAMES, range(len(CQI_DIST_NAMES)), strict=True))
 _SINR_BINS = tuple(zip(SINR_DIST_NAMES, range(len(SINR_DIST_NAMES)), strict=True))
 _LOG1P = math.log1p
+_SQRT = math.sqrt
+_RANGE = range(_NF)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,13 +170,14 @@ class CellDetector:
     """The baselines and persistence state of one cell."""
 
     __slots__ = ("_mask", "_recent", "cell", "cnt", "cnt_mean", "config", "mad", "mean", "n_seen",
-                 "valid", "x", "z")  # fmt: skip
+                 "sc", "valid", "x", "z")  # fmt: skip
 
     def __init__(self, cell: Hashable, config: KpmConfig | None = None) -> None:
         self.cell = cell
         self.config = config or KpmConfig()
         self.mean = [0.0] * _NF
         self.mad = [0.0] * _NF
+        self.sc = list(SCALE_FLOOR)  # the robust scale of each feature (see :meth:`scale`)
         self.n_seen = [0] * _NF  # reports learnt per feature
         self.x = [0.0] * _NF  # this report's features
         self.valid = [False] * _NF
@@ -187,10 +190,8 @@ class CellDetector:
         self._mask = (1 << self.config.n) - 1
 
     def scale(self, i: int) -> float:
-        """The robust scale of feature ``i``."""
-        s = 1.25 * self.mad[i]
-        floor = SCALE_FLOOR[i]
-        return s if s > floor else floor
+        """The robust scale of feature ``i``: 1.25 x its EW MAD, at least its floor."""
+        return self.sc[i]
 
     def _features(self, m: Mapping[str, float | int]) -> None:
         x = self.x
@@ -253,27 +254,27 @@ class CellDetector:
         x = self.x
         valid = self.valid
         mean = self.mean
-        mad = self.mad
         seen = self.n_seen
+        sc = self.sc
+        cnt = self.cnt
+        cnt_mean = self.cnt_mean
         z = self.z
         warm = cfg.warmup
         clip = cfg.clip
+        cz = cfg.corroborate_z
         score = 0.0
         scored = False
         joint = 0  # features deviating together in the attack direction
-        for i in range(_NF):
+        for i in _RANGE:
             if not valid[i] or seen[i] < warm:
                 z[i] = 0.0
                 continue
             scored = True
-            s = 1.25 * mad[i]
-            floor = SCALE_FLOOR[i]
-            if s < floor:
-                s = floor
-            c = self.cnt[i]
-            if c and c < self.cnt_mean[i]:  # CQI / SINR over fewer UEs than usual
-                w = self.cnt_mean[i] / c
-                s *= math.sqrt(w if w < WIDEN_MAX else WIDEN_MAX)
+            s = sc[i]
+            c = cnt[i]
+            if c and c < cnt_mean[i]:  # CQI / SINR over fewer UEs than usual
+                w = cnt_mean[i] / c
+                s *= _SQRT(w if w < WIDEN_MAX else WIDEN_MAX)
             zi = (x[i] - mean[i]) / s
             if zi > clip:
                 zi = clip
@@ -283,42 +284,12 @@ class CellDetector:
             a = zi * ATTACK_SIGN[i]
             if a > score:
                 score = a
-            if a >= cfg.corroborate_z:
+            if a >= cz:
                 joint += 1
         anomalous = scored and (score >= cfg.threshold or joint >= cfg.corroborate_n)
         self._recent = ((self._recent << 1) | anomalous) & self._mask
         if not anomalous:
-            alpha = cfg.alpha
-            wins = cfg.winsor
-            for i in range(_NF):
-                if not valid[i]:
-                    continue
-                n = seen[i]
-                xi = x[i]
-                if n == 0:
-                    mean[i] = xi
-                    seen[i] = 1
-                    self.cnt_mean[i] = self.cnt[i]
-                    continue
-                mu = mean[i]
-                if n < warm:
-                    a = 1.0 / (n + 1)
-                else:
-                    a = alpha
-                    s = 1.25 * mad[i]
-                    floor = SCALE_FLOOR[i]
-                    lim = wins * (s if s > floor else floor)
-                    if xi > mu + lim:
-                        xi = mu + lim
-                    elif xi < mu - lim:
-                        xi = mu - lim
-                d = xi - mu
-                mean[i] = mu + a * d
-                mad[i] += a * ((d if d >= 0 else -d) - mad[i])
-                seen[i] = n + 1
-                c = self.cnt[i]
-                if c:
-                    self.cnt_mean[i] += a * (c - self.cnt_mean[i])
+            self._learn()
             return None
         if self._recent.bit_count() < cfg.k:
             return None
@@ -326,6 +297,52 @@ class CellDetector:
         if alert.attack_class == UNKNOWN_KPM and score < cfg.unknown_threshold:
             return None
         return alert
+
+    def _learn(self) -> None:
+        """Fold this report's valid features into the baselines (winsorised after warm-up)."""
+        cfg = self.config
+        x = self.x
+        valid = self.valid
+        mean = self.mean
+        mad = self.mad
+        seen = self.n_seen
+        sc = self.sc
+        cnt = self.cnt
+        cnt_mean = self.cnt_mean
+        warm = cfg.warmup
+        alpha = cfg.alpha
+        wins = cfg.winsor
+        for i in _RANGE:
+            if not valid[i]:
+                continue
+            n = seen[i]
+            xi = x[i]
+            if n == 0:
+                mean[i] = xi
+                seen[i] = 1
+                cnt_mean[i] = cnt[i]
+                continue
+            mu = mean[i]
+            if n < warm:
+                a = 1.0 / (n + 1)
+            else:
+                a = alpha
+                lim = wins * sc[i]
+                if xi > mu + lim:
+                    xi = mu + lim
+                elif xi < mu - lim:
+                    xi = mu - lim
+            d = xi - mu
+            mean[i] = mu + a * d
+            md = mad[i] + a * ((d if d >= 0 else -d) - mad[i])
+            mad[i] = md
+            md *= 1.25
+            floor = SCALE_FLOOR[i]
+            sc[i] = md if md > floor else floor
+            seen[i] = n + 1
+            c = cnt[i]
+            if c:
+                cnt_mean[i] += a * (c - cnt_mean[i])
 
     def _alert(self, t: float, score: float) -> Alert:
         cfg = self.config
