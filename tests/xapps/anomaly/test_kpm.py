@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[3]
 COLORAN = ROOT.parent / "shared" / "data" / "coloran"
 PRB = FEATURES.index("prb_dl")
 CONN = FEATURES.index("conn")
+CQI = FEATURES.index("cqi")
 
 
 def _bench() -> ModuleType:
@@ -103,12 +104,30 @@ def test_single_outlier_does_not_alert_and_benign_direction_is_quiet() -> None:
     det = CellDetector("c")
     for i in range(100):
         det.update(float(i), report(rng))
-    assert det.update(100.0, report(rng, prb=95.0, cqi=3.0, sinr=3.0)) is None  # 1 of 3
+    # anomalous (score ~8.6, over the threshold of 5) but under ``instant``: 1 of 3 waits
+    assert det.update(100.0, report(rng, cqi=6.5)) is None
+    assert det.z[CQI] < -KpmConfig().threshold
     for i in range(101, 110):
         assert det.update(float(i), report(rng)) is None
     # fewer UEs with more throughput each: a change, not an attack
     for i in range(110, 140):
         assert det.update(float(i), report(rng, ues=3, thp=8000.0, prb=20.0)) is None
+
+
+def test_an_extreme_report_alerts_at_once() -> None:
+    rng = random.Random(3)
+    det = CellDetector("c")
+    for i in range(100):
+        det.update(float(i), report(rng))
+    alert = det.update(100.0, report(rng, prb=95.0, cqi=3.0, sinr=3.0))  # score ~18
+    assert alert is not None and alert.attack_class == "jamming"
+    assert alert.score >= KpmConfig().instant
+    # with ``instant`` above the clip, persistence holds even for it
+    det = CellDetector("c", KpmConfig(instant=21.0))
+    rng = random.Random(3)
+    for i in range(100):
+        det.update(float(i), report(rng))
+    assert det.update(100.0, report(rng, prb=95.0, cqi=3.0, sinr=3.0)) is None
 
 
 def test_warmup_produces_no_alarms() -> None:
@@ -156,6 +175,8 @@ def test_bad_config_is_a_config_error() -> None:
         KpmConfig(k=4, n=3)
     with pytest.raises(ConfigError):
         KpmConfig(threshold=25.0)
+    with pytest.raises(ConfigError, match="instant"):
+        KpmConfig(instant=4.0)
 
 
 def test_no_alarm_on_a_long_benign_model_run() -> None:

@@ -31,8 +31,10 @@ a threat). A report whose score reaches
 *anomalous* and is not learnt from (an attack does not become the
 baseline); the others are learnt from winsorised at ``winsor`` scales. An
 :class:`Alert` is raised for an anomalous report when ``k`` of the last ``n``
-reports were anomalous (persistence keeps single outliers quiet); one
-whose deviations match no attack class alerts only from ``unknown_threshold``.
+reports were anomalous (persistence keeps single outliers quiet), or at once
+when its score reaches ``instant`` (twice the threshold: a collapse no benign
+report in our model runs or the ColO-RAN traces comes near); one whose
+deviations match no attack class alerts only from ``unknown_threshold``.
 
 The attack class comes from which features moved and which way
 (:func:`classify`): ``jamming`` (SINR or CQI down), ``fake-bs`` (setup attempts
@@ -108,6 +110,8 @@ class KpmConfig:
     #: least ``corroborate_z`` each: independent evidence under the single-feature threshold
     corroborate_n: int = 3
     corroborate_z: float = 3.5
+    #: a report this far out (max signed z) alerts at once, without waiting for k of n
+    instant: float = 10.0
 
     def __post_init__(self) -> None:
         if not 0.0 < self.alpha < 1.0:
@@ -123,6 +127,9 @@ class KpmConfig:
             or self.unknown_threshold < self.threshold
         ):
             raise ConfigError("need 0 < deviate, 0 < threshold <= clip", field="threshold",
+                              source="KpmConfig")  # fmt: skip
+        if self.instant < self.threshold:
+            raise ConfigError("must be at least the threshold", field="instant",
                               source="KpmConfig")  # fmt: skip
 
 
@@ -291,7 +298,7 @@ class CellDetector:
         if not anomalous:
             self._learn()
             return None
-        if self._recent.bit_count() < cfg.k:
+        if self._recent.bit_count() < cfg.k and score < cfg.instant:
             return None
         alert = self._alert(t, score)
         if alert.attack_class == UNKNOWN_KPM and score < cfg.unknown_threshold:
