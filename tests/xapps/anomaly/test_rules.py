@@ -7,6 +7,7 @@ from xtrust.xapps.anomaly.mobiflow_rules import (
     BTS_DEPLETION,
     IDENTITY_EXTRACTION,
     NULL_CIPHER_INTEGRITY,
+    TmsiMemory,
     contexts,
     rule_bts_depletion,
     rule_null_security,
@@ -114,6 +115,68 @@ def test_tmsi_reuse_by_a_context_with_history_is_not_blind_dos() -> None:
     b.add(555, RELEASE, t=10, s_tmsi=26)  # the gNB knew RNTI 555 already
     b.add(555, ATTACH[0], t=10, s_tmsi=26)
     assert BLIND_DOS_TMSI not in classes(b.records)
+
+
+def _window(records: list, memory: TmsiMemory, keep: int) -> list:  # type: ignore[type-arg]
+    """The last ``keep`` records; the others leave through ``memory`` in order."""
+    for rec in records[:-keep]:
+        memory.forget(rec)
+    return records[-keep:]
+
+
+def test_a_holder_that_left_the_window_is_remembered() -> None:
+    b = Builder()
+    b.attach(100, t=0, s_tmsi=123456)
+    for k in range(5):  # other traffic pushes the victim's attach out of the window
+        b.attach(200 + k, t=1 + k, s_tmsi=0)
+    b.add(555, ATTACH[0], t=14, algs=NONE, s_tmsi=123456, cu=0)
+    memory = TmsiMemory()
+    window = _window(b.records, memory, 12)
+    assert len(memory) == 1
+    assert run_rules(window) == []  # the window alone cannot know the victim
+    hits = run_rules(window, memory=memory)
+    assert [h.attack_class for h in hits] == [BLIND_DOS_TMSI]
+    assert [e["rnti"] for e in hits[0].evidence] == [100, 555]
+
+
+def test_memory_drops_released_and_replaced_contexts() -> None:
+    # released before it left the window: forgotten with it
+    b = Builder()
+    b.attach(100, t=0, s_tmsi=123456)
+    b.add(100, RELEASE, t=5, s_tmsi=123456)
+    b.attach(200, t=6)
+    b.add(555, ATTACH[0], t=14, algs=NONE, s_tmsi=123456, cu=0)
+    memory = TmsiMemory()
+    window = _window(b.records, memory, 10)
+    assert len(memory) == 0 and run_rules(window, memory=memory) == []
+    # remembered, but its release is still in the window before the new setup
+    b = Builder()
+    b.attach(100, t=0, s_tmsi=123456)
+    b.add(100, RELEASE, t=5, s_tmsi=123456)
+    b.add(555, ATTACH[0], t=14, algs=NONE, s_tmsi=123456, cu=0)
+    memory = TmsiMemory()
+    window = _window(b.records, memory, 2)
+    assert len(memory) == 1 and run_rules(window, memory=memory) == []
+    # the RNTI started a new context (a new attach of the same cell and RNTI)
+    b = Builder()
+    b.attach(100, t=0, s_tmsi=123456)
+    b.attach(100, t=5, s_tmsi=0)
+    b.add(555, ATTACH[0], t=14, algs=NONE, s_tmsi=123456, cu=0)
+    memory = TmsiMemory()
+    window = _window(b.records, memory, 1)
+    assert len(memory) == 0 and run_rules(window, memory=memory) == []
+
+
+def test_memory_is_bounded() -> None:
+    b = Builder()
+    for k in range(10):
+        b.attach(100 + k, t=k, s_tmsi=1000 + k)
+    memory = TmsiMemory(limit=3)
+    for rec in b.records:
+        memory.forget(rec)
+    assert sorted(memory.by_tmsi) == [1007, 1008, 1009]
+    with pytest.raises(ValueError):
+        TmsiMemory(limit=0)
 
 
 # ---------------------------------------------------------------- BTS resource depletion

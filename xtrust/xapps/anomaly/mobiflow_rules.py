@@ -41,6 +41,7 @@ __all__ = [
     "RULES",
     "Context",
     "RuleHit",
+    "TmsiMemory",
     "contexts",
     "rule_blind_dos_tmsi",
     "rule_bts_depletion",
@@ -173,18 +174,87 @@ def _released(ctx: Context, before: int) -> bool:
                for r, pos in zip(ctx.records, ctx.positions, strict=True))  # fmt: skip
 
 
-def rule_blind_dos_tmsi(ctxs: Sequence[Context]) -> list[RuleHit]:
-    """A fresh context's RRCSetupRequest presents the S-TMSI of another, still active context."""
+class TmsiMemory:
+    """S-TMSIs of contexts that have left a sliding window of records unreleased.
+
+    A live monitor judges the latest records only; a UE that attached long
+    ago still holds its S-TMSI, and a blind DoS against it is recognised only
+    if that is remembered. :meth:`forget` is called with every record that
+    leaves the window, in order; per S-TMSI the memory keeps the first record
+    of the context that presented it, until that context's RRCRelease leaves
+    the window or its cell and RNTI start a new context. At most ``limit``
+    S-TMSIs are kept (the oldest go first).
+    """
+
+    def __init__(self, limit: int = 100_000) -> None:
+        if limit < 1:
+            raise ValueError("limit must be positive")
+        self.limit = limit
+        self.by_tmsi: dict[int, UeRecord] = {}
+        self._by_key: dict[tuple[int, int], list[int]] = {}
+
+    def __len__(self) -> int:
+        return len(self.by_tmsi)
+
+    def forget(self, rec: UeRecord) -> None:
+        key = (rec.nr_cell_id, rec.rnti)
+        if rec.rrc_msg in (RELEASE, SETUP_REQUEST):  # the context ends, or a new one starts
+            for tmsi in self._by_key.pop(key, ()):
+                held = self.by_tmsi.get(tmsi)
+                if held is not None and (held.nr_cell_id, held.rnti) == key:
+                    del self.by_tmsi[tmsi]
+        if rec.rrc_msg == RELEASE or not rec.s_tmsi or rec.s_tmsi in self.by_tmsi:
+            return
+        self.by_tmsi[rec.s_tmsi] = rec
+        self._by_key.setdefault(key, []).append(rec.s_tmsi)
+        while len(self.by_tmsi) > self.limit:
+            oldest = next(iter(self.by_tmsi))
+            held = self.by_tmsi.pop(oldest)
+            keyed = self._by_key.get((held.nr_cell_id, held.rnti))
+            if keyed is not None and oldest in keyed:
+                keyed.remove(oldest)
+
+
+def rule_blind_dos_tmsi(ctxs: Sequence[Context],
+                        memory: TmsiMemory | None = None) -> list[RuleHit]:  # fmt: skip
+    """A fresh context's RRCSetupRequest presents the S-TMSI of another, still active context.
+
+    The holder is a context of ``ctxs`` or, with ``memory``, one that started
+    before them and has not been released or replaced in them since.
+    """
     hits: list[RuleHit] = []
     holders: dict[int, Context] = {}
     # walk the records in trace order, whatever context they belong to
     order = sorted(((pos, r, c) for c in ctxs
                     for r, pos in zip(c.records, c.positions, strict=True)),
                    key=lambda x: x[0])  # fmt: skip
+    # for remembered holders: where each (cell, RNTI) first ends or restarts in ``ctxs``
+    ended: dict[tuple[int, int], int] = {}
+    if memory is not None and memory.by_tmsi:
+        for pos, rec, _ in order:
+            if rec.rrc_msg in (RELEASE, SETUP_REQUEST):
+                ended.setdefault((rec.nr_cell_id, rec.rnti), pos)
     for pos, rec, ctx in order:
         if not rec.s_tmsi:
             continue
         holder = holders.get(rec.s_tmsi)
+        if (
+            holder is None
+            and memory is not None
+            and rec.rrc_msg == SETUP_REQUEST
+            and ctx.fresh
+            and (anchor := memory.by_tmsi.get(rec.s_tmsi)) is not None
+            and (anchor.nr_cell_id, anchor.rnti) != (ctx.cell, ctx.rnti)
+            and ended.get((anchor.nr_cell_id, anchor.rnti), pos) >= pos
+        ):
+            hits.append(RuleHit(
+                BLIND_DOS_TMSI,
+                f"S-TMSI {rec.s_tmsi} of the active context RNTI {anchor.rnti} presented by a "
+                f"new context RNTI {rec.rnti}",
+                (evidence_of(anchor, "s_tmsi", "gnb_cu_ue_f1ap_id"),
+                 evidence_of(rec, "s_tmsi", "gnb_cu_ue_f1ap_id")),
+            ))  # fmt: skip
+            continue
         if (
             rec.rrc_msg == SETUP_REQUEST
             and ctx.fresh
@@ -263,7 +333,13 @@ RULES: dict[str, Callable[[Sequence[Context]], list[RuleHit]]] = {
 }
 
 
-def run_rules(records: Sequence[UeRecord]) -> list[RuleHit]:
-    """Every rule over the records of one trace, in the order of :data:`RULES`."""
+def run_rules(records: Sequence[UeRecord], *, memory: TmsiMemory | None = None
+              ) -> list[RuleHit]:  # fmt: skip
+    """Every rule over the records of one trace, in the order of :data:`RULES`.
+
+    ``memory``: what a sliding window has forgotten (see :class:`TmsiMemory`).
+    """
     ctxs = contexts(records)
-    return [hit for rule in RULES.values() for hit in rule(ctxs)]
+    return [hit for name, rule in RULES.items()
+            for hit in (rule_blind_dos_tmsi(ctxs, memory) if name == BLIND_DOS_TMSI
+                        else rule(ctxs))]  # fmt: skip
