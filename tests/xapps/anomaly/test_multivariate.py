@@ -208,3 +208,24 @@ def test_batch_order_does_not_matter() -> None:
         assert a is not None and b is not None
         assert a["mean"] == pytest.approx(b["mean"]) and a["scale"] == pytest.approx(b["scale"])
         assert np.allclose(a["correlation"], b["correlation"])
+
+
+def test_young_cells_lean_on_the_diagonal() -> None:
+    """Correlations learnt from few reports weigh less: the same shift against them
+    alerts in a cell with history, not in one 50 reports old (unless told to trust
+    the young estimate)."""
+
+    def alerts(cov_warmup: int, shift_at: int) -> int:
+        rng = random.Random(2)
+        det = BatchDetector(MvConfig(unknown_score=1.0, cov_warmup=cov_warmup))
+        n = 0
+        for p in range(shift_at + 5):
+            kw = {"thp_shift": -1.1, "prb_shift": 1.1} if p >= shift_at else {}
+            n += len(det.update(float(p), ["c0"], [report(rng, **kw)]))
+        return n
+
+    assert alerts(120, 150) > 0  # a cell with history: the correlation counts in full
+    assert alerts(120, 50) == 0  # young: mostly the diagonal, under the threshold
+    assert alerts(1, 50) > 0  # the same young cell trusting its estimate alerts
+    with pytest.raises(ConfigError):
+        MvConfig(cov_warmup=0)

@@ -11,7 +11,10 @@ so both detectors always agree on what a feature is) and keeps, per cell:
 
 A report is scored by its squared Mahalanobis distance to the cell's baseline,
 under a covariance shrunk towards the diagonal of the robust scales
-(``(1 - shrink) x EW covariance + shrink x diag(scale^2)``, then every standard
+(``(1 - shrink) x EW covariance + shrink x diag(scale^2)``, where a cell that
+has learnt fewer than ``cov_warmup`` reports shrinks by ``1 - seen/cov_warmup``
+if that is more: correlations estimated from a few dozen reports are noise;
+then every standard
 deviation raised to at least its floor, correlations kept; the CQI and SINR
 variances widen when fewer UEs than usual report, as in the univariate
 detector). Only the features valid in this report *and* learnt for ``warmup``
@@ -84,6 +87,9 @@ class MvConfig:
     warmup: int = 30  # reports learnt per feature before it is scored
     p_value: float = 1e-5  # chi-square tail probability of the threshold (per report)
     shrink: float = 0.3  # weight of diag(robust scale^2) in the covariance
+    #: reports before the learnt correlations get their full weight: until then the
+    #: covariance leans towards the diagonal (shrink rises to 1 - seen / cov_warmup)
+    cov_warmup: int = 120
     gate: float = 3.0  # an attack-direction |z| needed for a report to be anomalous
     deviate: float = 3.0  # |z| from which a feature counts as deviated (classification)
     k: int = 2  # alert when k of the last n reports are anomalous
@@ -102,6 +108,8 @@ class MvConfig:
             raise ConfigError("must be in (0, 0.5)", field="p_value", source=src)
         if not 0.0 <= self.shrink <= 1.0:
             raise ConfigError("must be in [0, 1]", field="shrink", source=src)
+        if self.cov_warmup < 1:
+            raise ConfigError("must be at least 1", field="cov_warmup", source=src)
         if not 1 <= self.k <= self.n <= 62:
             raise ConfigError("need 1 <= k <= n <= 62", field="k", source=src)
         if self.gate < 0 or self.deviate <= 0 or self.clip <= 0 or self.winsor <= 0:
@@ -282,10 +290,13 @@ class BatchDetector:
         sv = v & (seen >= cfg.warmup)  # scored features
         d = x - mean
         z = np.clip(d / sw, -cfg.clip, cfg.clip) * sv
-        # covariance: shrink towards diag(scale^2), floor every std, keep correlations
-        cov = (1.0 - cfg.shrink) * self.cov[sel]
+        # covariance: shrink towards diag(scale^2), floor every std, keep correlations; a
+        # young cell's correlations are estimates from few reports and weigh less
+        n_min = np.where(sv, seen, np.iinfo(np.int64).max).min(axis=1)
+        lam = np.maximum(cfg.shrink, 1.0 - np.minimum(n_min, cfg.cov_warmup) / cfg.cov_warmup)
+        cov = (1.0 - lam)[:, None, None] * self.cov[sel]
         diag = np.einsum("bii->bi", cov)
-        diag += cfg.shrink * s * s
+        diag += lam[:, None] * s * s
         std = np.sqrt(np.maximum(diag, 1e-300))
         f = np.maximum(std, _FLOOR) / std * widen
         cov *= f[:, :, None] * f[:, None, :]
