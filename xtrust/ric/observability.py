@@ -37,6 +37,7 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
+    Histogram,
     ProcessCollector,
     generate_latest,
 )
@@ -119,6 +120,11 @@ class XAppMetrics:
     def gauge(self, name: str, doc: str, labels: list[str] | None = None) -> Gauge:
         """A new gauge of the app in its registry."""
         return Gauge(name, doc, labels or [], registry=self.registry)
+
+    def histogram(self, name: str, doc: str, buckets: tuple[float, ...],
+                  labels: list[str] | None = None) -> Histogram:  # fmt: skip
+        """A new histogram of the app in its registry."""
+        return Histogram(name, doc, labels or [], buckets=buckets, registry=self.registry)
 
     def render(self) -> bytes:
         """The registry in the Prometheus text format."""

@@ -206,6 +206,11 @@ def test_segmentation_xapp_http_api_and_rmr_requests(tmp_path: Path) -> None:
             assert app.counters["malformed_requests"] == 1
             assert app.counters["malformed_alerts"] == 1
         assert [m["action"] for m in app.moves] == ["quarantine", "release", "quarantine"]
+        # each move timed until every enforcement point (here: hooks and files) had it
+        assert all(0 < m["enforced_s"] < 1.0 for m in app.moves)
+        metrics = app.metrics.render().decode()
+        assert "xtrust_segmentation_enforce_seconds_count" in metrics
+        assert 'xtrust_segmentation_enforce_seconds_bucket{le="1.0"} 3.0' in metrics
         routes = (tmp_path / "enforce" / "routes.rt").read_text()
         assert "newrt|start" in routes
         audit = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]

@@ -108,6 +108,11 @@ class SegmentationXApp(XApp):
         self._moves_metric = self.metrics.counter(
             "xtrust_segmentation_moves", "assets moved into or out of quarantine", ["action"]
         )
+        self._enforce_metric = self.metrics.histogram(
+            "xtrust_segmentation_enforce_seconds",
+            "from a quarantine or release decision until every enforcement point has it",
+            (0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+        )
         if ric_lite is not None:
             ric_lite.routing = SegmentationRouting(self.segmentation)
             ric_lite.submgr.admission = SegmentationAdmission(self.segmentation)
@@ -152,20 +157,27 @@ class SegmentationXApp(XApp):
         if asset in self.segmentation.compiled.quarantined:
             self.count("already_quarantined")
             return False
+        start = time.perf_counter()
         self.segmentation.quarantine(asset, reason, actor=actor)
-        self._moved(asset, "quarantine", reason, actor)
+        self._moved(asset, "quarantine", reason, actor, start)
         return True
 
     def release(self, asset: str, by: str, reason: str = "released") -> None:
+        start = time.perf_counter()
         self.segmentation.release(asset, by, reason)
-        self._moved(asset, "release", reason, by)
+        self._moved(asset, "release", reason, by, start)
 
-    def _moved(self, asset: str, action: str, reason: str, actor: str) -> None:
-        self.moves.append({"time": self._clock(), "asset": asset, "action": action,
-                           "reason": reason, "actor": actor})  # fmt: skip
+    def _moved(self, asset: str, action: str, reason: str, actor: str, start: float) -> None:
+        move: dict[str, Any] = {"time": self._clock(), "asset": asset, "action": action,
+                                "reason": reason, "actor": actor}  # fmt: skip
+        self.moves.append(move)
         self._moves_metric.labels(action).inc()
         self.count(action)
         self._publish()
+        # from the decision until every enforcement point has the new policy: RIC-lite's
+        # hooks (at once), the compiled files and the Redis ACLs (when configured)
+        move["enforced_s"] = round(time.perf_counter() - start, 4)
+        self._enforce_metric.observe(move["enforced_s"])
 
     def _publish(self) -> None:
         if self.output_dir is not None:
