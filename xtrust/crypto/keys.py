@@ -90,10 +90,69 @@ def _key_id(label: str, raw: bytes) -> str:
 
 
 # ---------------------------------------------------------------------------
+# what both key kinds share
+
+
+class _PublicKeyBase:
+    """The canonical public encoding makes a public key's id, identity and file."""
+
+    label: ClassVar[str]
+
+    def public_bytes(self) -> bytes:  # pragma: no cover - every kind defines it
+        raise NotImplementedError
+
+    @cached_property
+    def key_id(self) -> str:
+        """``sha256:<hex>`` over the canonical public encoding (see module docs)."""
+        return _key_id(self.label, self.public_bytes())
+
+    def save(self, path: str | os.PathLike[str], *, overwrite: bool = True) -> None:
+        """Write the public key file (mode 0644), atomically."""
+        doc = _public_document(self)  # type: ignore[arg-type]
+        write_atomic(path, enarmor(PUBLIC_LABEL, doc), mode=0o644, overwrite=overwrite)
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, _PublicKeyBase)
+            and type(other) is type(self)
+            and self.public_bytes() == other.public_bytes()
+        )
+
+    def __hash__(self) -> int:
+        return hash(self.public_bytes())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.key_id})"
+
+
+class _PrivateKeyBase:
+    """A private key knows its public half; its id is the public key's."""
+
+    _public: HybridPublicKey | HybridKemPublicKey
+
+    @property
+    def key_id(self) -> str:
+        return self._public.key_id
+
+    def save(
+        self,
+        path: str | os.PathLike[str],
+        passphrase: Passphrase = None,
+        *,
+        overwrite: bool = True,
+    ) -> None:
+        """Write the private key file (mode 0600) atomically; encrypted when ``passphrase``."""
+        _save_private(self, self._public, path, passphrase, overwrite)  # type: ignore[arg-type]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.key_id})"
+
+
+# ---------------------------------------------------------------------------
 # signing keys
 
 
-class HybridPublicKey:
+class HybridPublicKey(_PublicKeyBase):
     """Ed25519 + ML-DSA-65 public key. ``verify`` needs both signatures to be valid."""
 
     kind: ClassVar[Kind] = "sign"
@@ -126,11 +185,6 @@ class HybridPublicKey:
             )
         except ValueError as exc:
             raise KeyFileError(f"invalid signing public key: {exc}") from None
-
-    @cached_property
-    def key_id(self) -> str:
-        """``sha256:<hex>`` over the canonical public encoding (see module docs)."""
-        return _key_id(self.label, self.public_bytes())
 
     # verification
     def verify_ed25519(self, message: bytes, signature: bytes) -> None:
@@ -170,28 +224,13 @@ class HybridPublicKey:
                 f"with key {self.key_id}"
             )
 
-    # files
-    def save(self, path: str | os.PathLike[str], *, overwrite: bool = True) -> None:
-        """Write the public key file (mode 0644), atomically."""
-        write_atomic(
-            path, enarmor(PUBLIC_LABEL, _public_document(self)), mode=0o644, overwrite=overwrite
-        )
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, HybridPublicKey) and self.public_bytes() == other.public_bytes()
-
-    def __hash__(self) -> int:
-        return hash(self.public_bytes())
-
-    def __repr__(self) -> str:
-        return f"HybridPublicKey({self.key_id})"
-
-
-class HybridSigningKey:
+class HybridSigningKey(_PrivateKeyBase):
     """Ed25519 + ML-DSA-65 private key; :meth:`sign` makes one hybrid signature."""
 
     kind: ClassVar[Kind] = "sign"
     algorithms: ClassVar[tuple[str, str]] = SIGN_ALGORITHMS
+    _public: HybridPublicKey
 
     def __init__(self, ed25519: Ed25519PrivateKey, mldsa: MLDSA65PrivateKey) -> None:
         self.ed25519 = ed25519
@@ -224,10 +263,6 @@ class HybridSigningKey:
     def public_key(self) -> HybridPublicKey:
         return self._public
 
-    @property
-    def key_id(self) -> str:
-        return self._public.key_id
-
     def sign_ed25519(self, message: bytes) -> bytes:
         """Pure Ed25519 signature over ``message`` (64 bytes)."""
         return self.ed25519.sign(bytes(message))
@@ -240,25 +275,12 @@ class HybridSigningKey:
         """One hybrid signature (3377 bytes, see :mod:`xtrust.crypto.sign`)."""
         return HybridSignature(self.sign_ed25519(message), self.sign_mldsa(message)).encode()
 
-    def save(
-        self,
-        path: str | os.PathLike[str],
-        passphrase: Passphrase = None,
-        *,
-        overwrite: bool = True,
-    ) -> None:
-        """Write the private key file (mode 0600) atomically; encrypted when ``passphrase``."""
-        _save_private(self, self._public, path, passphrase, overwrite)
-
-    def __repr__(self) -> str:
-        return f"HybridSigningKey({self.key_id})"
-
 
 # ---------------------------------------------------------------------------
 # KEM keys
 
 
-class HybridKemPublicKey:
+class HybridKemPublicKey(_PublicKeyBase):
     """X25519 + ML-KEM-768 public key.
 
     ``.x25519`` and ``.mlkem`` are the ``cryptography`` key objects; ``public_bytes``
@@ -294,11 +316,6 @@ class HybridKemPublicKey:
         except ValueError as exc:
             raise KeyFileError(f"invalid KEM public key: {exc}") from None
 
-    @cached_property
-    def key_id(self) -> str:
-        """``sha256:<hex>`` over the canonical public encoding (see module docs)."""
-        return _key_id(self.label, self.public_bytes())
-
     def encapsulate(self) -> tuple[bytes, bytes]:
         """Hybrid encapsulation: returns ``(shared_secret, ciphertext)``.
 
@@ -312,26 +329,13 @@ class HybridKemPublicKey:
         ss_x = eph.exchange(self.x25519)
         return _combine(ss_m, ss_x, ct_x, self.x25519.public_bytes_raw()), ct_m + ct_x
 
-    def save(self, path: str | os.PathLike[str], *, overwrite: bool = True) -> None:
-        write_atomic(
-            path, enarmor(PUBLIC_LABEL, _public_document(self)), mode=0o644, overwrite=overwrite
-        )
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, HybridKemPublicKey) and self.public_bytes() == other.public_bytes()
-
-    def __hash__(self) -> int:
-        return hash(self.public_bytes())
-
-    def __repr__(self) -> str:
-        return f"HybridKemPublicKey({self.key_id})"
-
-
-class HybridKemPrivateKey:
+class HybridKemPrivateKey(_PrivateKeyBase):
     """X25519 + ML-KEM-768 private key (``.x25519``, ``.mlkem``)."""
 
     kind: ClassVar[Kind] = "kem"
     algorithms: ClassVar[tuple[str, str]] = KEM_ALGORITHMS
+    _public: HybridKemPublicKey
 
     def __init__(self, x25519: X25519PrivateKey, mlkem: MLKEM768PrivateKey) -> None:
         self.x25519 = x25519
@@ -364,10 +368,6 @@ class HybridKemPrivateKey:
     def public_key(self) -> HybridKemPublicKey:
         return self._public
 
-    @property
-    def key_id(self) -> str:
-        return self._public.key_id
-
     def decapsulate(self, ciphertext: bytes) -> bytes:
         """Inverse of :meth:`HybridKemPublicKey.encapsulate`; returns the shared secret.
 
@@ -384,18 +384,6 @@ class HybridKemPrivateKey:
         ss_m = self.mlkem.decapsulate(ct_m)
         ss_x = self.x25519.exchange(X25519PublicKey.from_public_bytes(ct_x))
         return _combine(ss_m, ss_x, ct_x, self._public.x25519.public_bytes_raw())
-
-    def save(
-        self,
-        path: str | os.PathLike[str],
-        passphrase: Passphrase = None,
-        *,
-        overwrite: bool = True,
-    ) -> None:
-        _save_private(self, self._public, path, passphrase, overwrite)
-
-    def __repr__(self) -> str:
-        return f"HybridKemPrivateKey({self.key_id})"
 
 
 def _combine(ss_m: bytes, ss_x: bytes, ct_x: bytes, pk_x: bytes) -> bytes:
