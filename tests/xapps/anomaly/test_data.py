@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -56,3 +58,18 @@ def test_bench_reports_a_missing_data_folder(
 ) -> None:
     assert _bench().main(["--data", str(tmp_path / "absent")]) == 2
     assert "no such directory" in capsys.readouterr().err
+
+
+@functools.cache
+def _figures() -> dict[str, Any]:
+    totals: dict[str, Any] = _bench().evaluate(DATA)["totals"]
+    return totals
+
+
+def test_sequence_model_alone_flags_every_attack_and_no_benign() -> None:
+    """Rules off: the benign model alone, leave-one-out, with room to spare on benign traces."""
+    t = _figures()
+    assert t["model_attack_flagged"] == t["attack_traces"]
+    assert t["model_benign_flagged"] == 0
+    assert t["model_benign_margin"] < 0.9  # highest held-out benign score / its threshold
+    assert t["model_attack_lowest"] > 1.2

@@ -5,7 +5,9 @@
 records. :class:`MobiflowDetector` learns the sequence model from benign
 traces and gives a :class:`Verdict` per trace: ``attack`` when a rule fires
 (its attack class is reported) or when the sequence score exceeds the
-threshold (class ``unknown_anomaly``).
+threshold (class ``unknown_anomaly``; the evidence names each channel over its
+threshold, the context and record that decided it and the value never or
+rarely seen in benign traces).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from xtrust.e2sim.mobiflow import UeRecord, parse_line
 from xtrust.errors import DecodeError, InputError
 
 from .mobiflow_rules import run_rules
-from .sequence import SequenceModel
+from .sequence import NOVEL, Score, SequenceModel
 
 __all__ = ["UNKNOWN_ANOMALY", "LoadedTrace", "MobiflowDetector", "Verdict", "expand_paths",
            "load_trace"]  # fmt: skip
@@ -123,15 +125,29 @@ class MobiflowDetector:
         evidence: list[dict[str, Any]] = [h.as_dict() for h in hits]
         anomalous = sc.ratio >= 1.0
         if anomalous:
-            m = self.model
-            evidence.append({"attack_class": UNKNOWN_ANOMALY,
-                             "reason": f"sequence: most surprising step {sc.surprisal:.2f} bits "
-                                       f"(threshold {m.threshold:.2f}), {len(sc.unseen)} feature(s) "
-                                       f"never seen in benign (threshold {m.feature_threshold})",
-                             "records": [s.as_dict() for s in (sc.worst, *sc.unseen)]})  # fmt: skip
+            evidence.append(self._model_evidence(sc))
         attack_class = hits[0].attack_class if hits else (UNKNOWN_ANOMALY if anomalous else None)
         return Verdict(trace, "attack" if attack_class else "benign", sc.ratio,
                        attack_class, evidence, skipped)  # fmt: skip
+
+    def _model_evidence(self, sc: Score) -> dict[str, Any]:
+        """What the sequence model saw: the channels over threshold, their records."""
+        m = self.model
+        parts: list[str] = []
+        records: list[dict[str, object]] = []
+        for ch in sc.over():
+            if ch == NOVEL:
+                parts.append(f"{len(sc.unseen)} message type(s) never seen in benign in one "
+                             f"context (benign at most {m.novel_threshold})")  # fmt: skip
+                records += [s.as_dict() for s in sc.unseen]
+                continue
+            step = sc.channels[ch]
+            parts.append(f"{ch}: {step.surprisal:.2f} bits (threshold {m.thresholds[ch]:.2f})")
+            records.append({"channel": ch, **step.as_dict()})
+        return {"attack_class": UNKNOWN_ANOMALY,
+                "reason": "sequence model: " + "; ".join(parts),
+                "channels": {c: round(r, 3) for c, r in sc.ratios.items() if r >= 1.0},
+                "records": records}  # fmt: skip
 
     def detect_file(self, path: str | Path) -> Verdict:
         loaded = load_trace(path)
