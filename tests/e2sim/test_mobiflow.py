@@ -195,6 +195,28 @@ def test_each_connection_has_one_identity() -> None:
         assert all(r.gnb_du_ue_f1ap_id == rnti for r in recs)
 
 
+def test_repeated_security_mode_complete_only_within_a_secured_connection() -> None:
+    """The traces' occasional repeated SecurityModeComplete comes within the same
+    connection: never after its release, never after a SecurityModeFailure."""
+    repeats = 0
+    for seed in range(1, 4):
+        text, _ = simulate(seed=seed, steps=600)
+        for recs in sequences(records_of(text)).values():
+            state = ""  # "" / "secured" / "refused" / "released", per connection
+            for r in recs:
+                if r.rrc_msg == "RRCSetupRequest":
+                    state = ""
+                elif r.rrc_msg == "SecurityModeComplete":
+                    assert state in ("", "secured"), (r.msg_id, state)
+                    repeats += state == "secured"
+                    state = "secured"
+                elif r.rrc_msg == "SecurityModeFailure":
+                    state = "refused"
+                elif r.rrc_msg == "RRCRelease":
+                    state = "released"
+    assert repeats > 0  # they still occur
+
+
 def test_writer_choices_never_touch_the_model() -> None:
     a, cells_a = simulate(seed=3)
     b, _ = simulate(seed=3)

@@ -350,7 +350,8 @@ class MobiflowWriter:
         due = [x for x in self._later if x[0] <= t]
         self._later = [x for x in self._later if x[0] > t]
         for when, cell, ue, msg in sorted(due, key=lambda x: x[0]):
-            self._ue_messages(when, cell, ue, [msg])
+            if cell.ues.get(ue.ue_id) is ue:  # not for a connection released meanwhile
+                self._ue_messages(when, cell, ue, [msg])
 
     def _ue_messages(self, t: float, cell: Cell, ue: Ue, msgs: Iterable[_Msg],
                      *, step: float = 0.05) -> None:  # fmt: skip
@@ -429,7 +430,7 @@ class MobiflowWriter:
             elif self.rng.random() < 0.02:
                 msgs.append(_SMC_FAILURE)  # seen in benign traces too
         self._ue_messages(t, cell, ue, msgs)
-        if not ue.flags & model.NULL_INTEGRITY and self.rng.random() < 0.1:
+        if _SMC_FAILURE not in msgs and self.rng.random() < 0.1:
             # a repeated SecurityModeComplete a second or two later, as in the traces
             self._later.append((t + self.rng.uniform(1.0, 2.0), cell, ue, _SMC_COMPLETE))
 
