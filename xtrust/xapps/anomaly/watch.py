@@ -1,0 +1,134 @@
+"""The anomaly xApp's live view of the MobiFlow stream: rules, memory and the sequence model.
+
+:class:`MobiflowWatch` keeps a sliding window of the latest records and runs
+the known-attack rules (:mod:`.mobiflow_rules`) over it; what leaves the
+window goes through a :class:`~.mobiflow_rules.TmsiMemory`, so a blind DoS
+against a UE that attached long ago is still recognised.
+
+With a :class:`~.sequence.SequenceModel` learnt from benign traces (the
+operator's own captures: ``controls.mobiflow.benign``), the window is also
+scored by the model every ``model_every_s`` seconds of stream time; a score
+at or above its threshold is a hit of class ``unknown_anomaly`` on the UE of
+the most surprising record. Scoring a 5,000-record window takes about 0.3 s,
+so the xApp runs it in a worker thread on a snapshot (:meth:`model_due`,
+:func:`model_hits`, :meth:`accept`); the window itself is touched only by the
+event loop.
+
+A rule that judges an absence ("identity disclosed, *never* authenticated")
+would fire on a procedure still under way, and so might the model, so
+its hits count only once the stream has moved ``settle_s`` seconds past their
+evidence (:attr:`MobiflowWatch.SETTLE_S`). Every hit is reported once per
+(class, cell, UE).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from xtrust.e2sim.mobiflow import UeRecord
+
+from .detector import UNKNOWN_ANOMALY
+from .mobiflow_rules import RuleHit, TmsiMemory, evidence_of, run_rules
+from .sequence import SequenceModel
+
+__all__ = ["MobiflowWatch", "model_hits"]
+
+
+def model_hits(model: SequenceModel, records: Sequence[UeRecord]) -> list[RuleHit]:
+    """The sequence model's verdict on ``records`` as hits (none below its threshold).
+
+    Pure: safe to run in a worker thread on a snapshot of the window.
+    """
+    if not records:
+        return []
+    sc = model.score(records)
+    if sc.ratio < 1.0:
+        return []
+    worst = sc.worst
+    rec = next((r for r in reversed(records) if r.msg_id == worst.msg_id), None)
+    evidence = (evidence_of(rec, "rrc_state", "nas_state", "rrc_sec_state"),) if rec else ()
+    channels = ", ".join(sc.over()) or "-"
+    return [RuleHit(
+        UNKNOWN_ANOMALY,
+        f"sequence model: {worst.transition} ({worst.surprisal:.1f} bits; "
+        f"{sc.ratio:.2f} x its benign threshold; channels over: {channels})",
+        evidence,
+    )]  # fmt: skip
+
+
+class MobiflowWatch:
+    """The rules (and, with a model, the sequence model) over a window of the latest records."""
+
+    #: class -> seconds of records after its evidence before a hit is final
+    SETTLE_S: ClassVar[dict[str, float]] = {"identity_extraction": 5.0, UNKNOWN_ANOMALY: 5.0}
+
+    def __init__(self, window: int = 5000, *, memory: int = 100_000,
+                 model: SequenceModel | None = None, model_every_s: float = 10.0) -> None:  # fmt: skip
+        if window < 1:
+            raise ValueError("window must be positive")
+        self.records: deque[UeRecord] = deque(maxlen=window)
+        self.memory = TmsiMemory(memory)
+        self.model = model
+        self.model_every_s = model_every_s
+        self.seen: set[tuple[str, int, int]] = set()
+        self.new = 0
+        self.pending = False
+        self._model_at: float | None = None  # stream time of the last model snapshot
+
+    def add(self, rec: UeRecord) -> None:
+        if len(self.records) == self.records.maxlen:
+            self.memory.forget(self.records[0])
+        self.records.append(rec)
+        self.new += 1
+
+    @property
+    def newest(self) -> float:
+        return self.records[-1].timestamp if self.records else 0.0
+
+    def scan(self) -> list[RuleHit]:
+        """Rule hits not reported before (by class and the cell and UE of their first evidence)."""
+        if not self.new and not self.pending:
+            return []
+        self.new = 0
+        self.pending = False
+        return self.accept(run_rules(list(self.records), memory=self.memory))
+
+    def model_due(self) -> list[UeRecord] | None:
+        """A snapshot of the window when the model should score it now, else None."""
+        if self.model is None or not self.records:
+            return None
+        now = self.newest
+        if self._model_at is not None and now - self._model_at < self.model_every_s:
+            return None
+        self._model_at = now
+        return list(self.records)
+
+    def accept(self, hits: Sequence[RuleHit]) -> list[RuleHit]:
+        """The hits that are final (settled) and new, marked as reported."""
+        newest = self.newest
+        out = []
+        for hit in hits:
+            settle = self.SETTLE_S.get(hit.attack_class)
+            if settle is not None:
+                last = max((float(e.get("timestamp") or 0) for e in hit.evidence), default=0.0)
+                if newest - last < settle:
+                    self.pending = True  # judge again when more records have come
+                    continue
+            ev = hit.evidence[0] if hit.evidence else {}
+            rec = self.record(ev)
+            key = (hit.attack_class, rec.nr_cell_id if rec else -1,
+                   rec.gnb_cu_ue_f1ap_id if rec else int(ev.get("rnti", -1)))  # fmt: skip
+            if key not in self.seen:
+                self.seen.add(key)
+                out.append(hit)
+        return out
+
+    def record(self, ev: Mapping[str, Any]) -> UeRecord | None:
+        """The window's (or the memory's) record an evidence item names."""
+        msg_id = ev.get("msg_id")
+        found = next((r for r in reversed(self.records) if r.msg_id == msg_id), None)
+        if found is None:
+            found = next((r for r in self.memory.by_tmsi.values() if r.msg_id == msg_id), None)
+        return found
