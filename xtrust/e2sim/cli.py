@@ -223,12 +223,19 @@ def twin() -> None:
     help="Record every KPM report the anomaly xApp scores here (JSON lines, for xtrust detect kpm).",
 )
 @click.option(
+    "--ue-kpm/--no-ue-kpm",
+    default=None,
+    help="The anomaly xApp's UE-level KPM subscriptions and per-UE detector on or off "
+    "(default: as its descriptor says, controls.kpm_ue.enabled).",
+)
+@click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 def twin_run(
     scenario: str, xapps: str, rapps: str, duration: float | None, speed: float, nodes: int, cells_per_node: int,
     ues_per_cell: int, period_ms: int, seed: int, report: str | None,
-    ground_truth: str | None, mobiflow: str | None, record_kpm: str | None, fmt: str,
+    ground_truth: str | None, mobiflow: str | None, record_kpm: str | None, ue_kpm: bool | None,
+    fmt: str,
 ) -> None:  # fmt: skip
     """Run the twin and print (and write) its report."""
     from xtrust.e2sim.twin import TwinConfig, run_twin
@@ -238,7 +245,7 @@ def twin_run(
         ues_per_cell=ues_per_cell, period_ms=period_ms, duration=duration, speed=speed, seed=seed,
         xapps=tuple(x.strip() for x in xapps.split(",") if x.strip()), report=report,
         rapps=tuple(x.strip() for x in rapps.split(",") if x.strip()),
-        ground_truth=ground_truth, mobiflow=mobiflow, record_kpm=record_kpm,
+        ground_truth=ground_truth, mobiflow=mobiflow, record_kpm=record_kpm, ue_kpm=ue_kpm,
     )  # fmt: skip
     show = fmt == "text" and sys.stderr.isatty()
     result = asyncio.run(

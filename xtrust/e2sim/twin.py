@@ -66,6 +66,9 @@ class TwinConfig:
     #: record every KPM report the anomaly xApp scores here (JSON lines)
     record_kpm: str | None = None
     start_time: float | None = None
+    #: the anomaly xApp's UE-level KPM and per-UE detector (controls.kpm_ue.enabled);
+    #: None: as its descriptor says
+    ue_kpm: bool | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -227,7 +230,7 @@ async def run_twin(
                 from xtrust.xapps.anomaly.app import DESCRIPTOR as ANOMALY_DESCRIPTOR
                 from xtrust.xapps.anomaly.app import AnomalyXApp
 
-                an_config = _descriptor(ANOMALY_DESCRIPTOR, gt_path.parent, {
+                an_controls: dict[str, Any] = {
                     "period_ms": cfg.period_ms,
                     "record_kpm": cfg.record_kpm,
                     # with the rApps, the response goes through the PDP and the XDR playbook
@@ -235,7 +238,11 @@ async def run_twin(
                     "mobiflow": {"file": None, "sdl": True, "window": 5000},
                     "alerts": {"jsonl": str(gt_path.with_name("alerts.jsonl")),
                                "stix": str(gt_path.with_name("alerts.stix.jsonl")), "rmr": True},
-                })  # fmt: skip
+                }  # fmt: skip
+                if cfg.ue_kpm is not None:
+                    ue_doc = json.loads(ANOMALY_DESCRIPTOR.read_text())["controls"].get("kpm_ue")
+                    an_controls["kpm_ue"] = {**(ue_doc or {}), "enabled": cfg.ue_kpm}
+                an_config = _descriptor(ANOMALY_DESCRIPTOR, gt_path.parent, an_controls)
                 anomaly = AnomalyXApp(
                     config=an_config, ric=ric.rmr_address, sdl=sdl, rmr_port=0, http_port=0,
                     host="127.0.0.1", env={}, appmgr=appmgr, clock=sim_now,

@@ -89,6 +89,23 @@ def test_flood_newcomers_are_flagged_and_older_ues_are_not() -> None:
     assert not flagged & residents
 
 
+def test_ordinary_churn_in_a_small_cell_is_no_surge() -> None:
+    """10 -> 17 UEs within three periods is within the Poisson spread of a 10-UE cell
+    (sd ~3 UEs), even after a steady spell that made the learnt spread tiny."""
+    rng = random.Random(8)
+    det = UeDetector(UeConfig(seasonal=False))
+    pop = Population(rng, 10, session=0.0)  # nobody comes or goes: count spread ~0
+    for p in range(100):
+        assert det.update(float(p), "c", pop.step()) == []
+    alerts: list[UeAlert] = []
+    for p in range(100, 130):
+        if p < 103:  # busy newcomers (well above the median) arrive
+            for _ in range(3 if p < 102 else 1):
+                pop.arrive(rng.uniform(7.0, 7.5))
+        alerts += det.update(float(p), "c", pop.step())
+    assert len(pop.ues) == 17 and alerts == []
+
+
 def test_a_hog_extreme_for_itself_and_its_cell_is_flagged() -> None:
     rng = random.Random(4)
     det = UeDetector(UeConfig(seasonal=False))
@@ -100,17 +117,47 @@ def test_a_hog_extreme_for_itself_and_its_cell_is_flagged() -> None:
     pop_base = det.baseline("c")
     assert base is not None and pop_base is not None
     pop.ues[hog] = pop.ues[hog] + 6.0  # 400 x its usual throughput
+    hold = det.config.hold
     alerts: list[UeAlert] = []
-    for p in range(200, 260):
+    for p in range(200, 200 + hold - 1):
         alerts += det.update(float(p), "c", pop.step())
     assert {a.ue for a in alerts} == {hog}
-    assert len(alerts) >= 55  # flagged throughout: never learnt
+    assert len(alerts) >= hold - 2  # flagged throughout the hold: not learnt
     assert alerts[0].time == 201.0 and alerts[0].score >= 1.0
     assert alerts[0].features[0].name in ("thp_dl", "thp_ul")
     after = det.baseline("c", hog)
     assert after is not None and abs(after["thp_dl"] - base["thp_dl"]) < 0.01
+    # held that long, the level is the hog's new normal: learnt, and it stops
+    later: list[UeAlert] = []
+    for p in range(200 + hold, 300 + hold):
+        later += det.update(float(p), "c", pop.step())
+    assert later and max(a.time for a in later) < 200 + hold + 10
+    learnt = det.baseline("c", hog)
+    assert learnt is not None and learnt["thp_dl"] > base["thp_dl"] + 0.5
+    # the cell's population never learnt from the hog's flagged reports
     pop_after = det.baseline("c")
     assert pop_after is not None and abs(pop_after["thp_dl"] - pop_base["thp_dl"]) < 0.3
+
+
+def test_idle_ues_starting_their_traffic_are_not_flagged() -> None:
+    """A throughput of 0 is a UE without data (TS 28.552 measures over data bursts), not
+    a sample: UEs attached idle that then start sessions (as in the ColO-RAN traces)
+    have no throughput history to be extreme against."""
+    rng = random.Random(7)
+    det = UeDetector(UeConfig(seasonal=False))
+    levels = {u: rng.uniform(4.0, 7.0) for u in range(6)}
+    alerts: list[UeAlert] = []
+    for p in range(400):
+        ues = {}
+        for u, lv in levels.items():
+            r = ue_report(rng, lv)
+            if p < 100 + 10 * u:  # attached, no data yet
+                r.update({"DRB.UEThpDl": 0.0, "DRB.UEThpUl": 0.0, "RRU.PrbUsedDl": 0.0})
+            ues[u] = r
+        alerts += det.update(float(p), "c", ues)
+    assert alerts == []
+    base = det.baseline("c", 0)
+    assert base is not None and abs(base["thp_dl"] - levels[0]) < 0.5
 
 
 def test_seasonal_detrending_removes_a_daily_ramp() -> None:
@@ -158,6 +205,6 @@ def test_malformed_and_missing_measurements_are_skipped() -> None:
 
 def test_bad_config_is_a_config_error() -> None:
     for kw in ({"alpha": 0.0}, {"k": 3, "n": 2}, {"threshold": -1.0}, {"evict_after": 0},
-               {"season_bins": 0}, {"max_flagged": 2.0}):  # fmt: skip
+               {"season_bins": 0}, {"max_flagged": 2.0}, {"hold": 2}):  # fmt: skip
         with pytest.raises(ConfigError):
             UeConfig(**kw)

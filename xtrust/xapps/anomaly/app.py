@@ -9,6 +9,14 @@ RIC-lite or an O-RAN SC near-RT RIC:
   the ``cells`` argument), else one node-level subscription; every report goes
   to the per-cell :class:`~.kpm.KpmDetector`, timed by the indication header's
   collection start time (so a simulated clock stays simulated).
+* **UE-level KPM** (``controls.kpm_ue.enabled``): per cell also a UE-level
+  subscription (REPORT style 4: action definition format 4 whose matching-UE
+  condition holds for every connected UE, answered with indication message
+  format 3, one measurement report per UE) of the measurements the per-UE
+  detector reads (:data:`~.ue.UE_MEASUREMENTS`, those the node offers in style 4
+  of its RAN function definition when it lists that style); each period's UE
+  reports go to :class:`~.ue.UeDetector`, whose alerts name the UE
+  (``<cell>/<ue id>``, class ``ue-flood``).
 * **RIC Control**: ``XTRUST_CONTROL_REPORT`` messages from RIC-lite (every
   control request it saw, allowed or not) feed :class:`ControlWatch`, which
   flags an xApp sending a burst of controls (``rogue-control``).
@@ -32,7 +40,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -62,8 +72,9 @@ from .kpm import KpmConfig, KpmDetector
 from .kpm_trace import KpmRecorder
 from .mobiflow_rules import RuleHit, run_rules
 from .multivariate import BatchDetector, MvConfig
+from .ue import UE_MEASUREMENTS, UeAlert, UeConfig, UeDetector
 
-__all__ = ["DESCRIPTOR", "AnomalyXApp", "ControlWatch", "MobiflowWatch"]
+__all__ = ["DESCRIPTOR", "AnomalyXApp", "ControlWatch", "MobiflowWatch", "ue_config"]
 
 #: the descriptor shipped with the xApp (deploy/anomaly/config-file.json is the same file)
 DESCRIPTOR = Path(__file__).with_name("config-file.json")
@@ -75,6 +86,55 @@ KPM_MEASUREMENTS = (
     *(f"CARR.WBCQIDist.Bin{i}.Bin1.Bin1" for i in range(16)),
     *(f"MR.NRScSSSINR.Bin{i}" for i in range(1, 9)),
 )  # fmt: skip
+
+
+#: the matching-UE condition of the UE-level subscription: every connected UE has a
+#: wideband CQI (0..15), so "CQI > -1" selects them all (format 4 needs at least one
+#: condition: asking for every UE takes one that always holds)
+ALL_UES = kpm.TestCondition("cQI", "greaterthan", ("valueInt", -1))
+#: the REPORT style of common condition-based, UE-level measurement (E2SM-KPM v3)
+UE_LEVEL_STYLE = 4
+
+
+def ue_config(raw: Any, source: str = "anomaly xApp") -> tuple[bool, UeConfig]:
+    """``controls.kpm_ue``: (enabled, the detector's :class:`~.ue.UeConfig`).
+
+    A mapping of ``enabled`` (bool, default false) and :class:`~.ue.UeConfig`
+    fields; an unknown field, a value of the wrong type or out of range raises
+    :class:`~xtrust.errors.ConfigError` naming ``controls.kpm_ue.<field>``.
+    """
+    base = "controls.kpm_ue"
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise ConfigError("must be a mapping (enabled, and UeConfig fields)", field=base,
+                          source=source)  # fmt: skip
+    values = dict(raw)
+    enabled = values.pop("enabled", False)
+    if not isinstance(enabled, bool):
+        raise ConfigError("must be true or false", field=f"{base}.enabled", source=source)
+    fields = {f.name: f for f in dataclasses.fields(UeConfig)}
+    defaults = UeConfig()
+    for name, value in values.items():
+        if name not in fields:
+            known = ", ".join(["enabled", *fields])
+            raise ConfigError(f"unknown field (known: {known})", field=f"{base}.{name}",
+                              source=source)  # fmt: skip
+        want = type(getattr(defaults, name))
+        if want is bool:
+            ok = isinstance(value, bool)
+        elif want is int:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        else:
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            ok = ok and math.isfinite(value)
+        if not ok:
+            raise ConfigError(f"must be a {want.__name__}", field=f"{base}.{name}", source=source)
+    try:
+        return enabled, UeConfig(**values)
+    except ConfigError as exc:
+        message = exc.message.removeprefix(f"{exc.source}: ").removeprefix(f"{exc.field}: ")
+        raise ConfigError(message, field=f"{base}.{exc.field}", source=source) from None
 
 
 #: MobiFlow rule name -> attack class of the alert format
@@ -215,6 +275,11 @@ class AnomalyXApp(XApp):
                 raise ConfigError(str(exc), field="controls.kpm_multivariate",
                                   source="anomaly xApp") from None  # fmt: skip
         self._batches: dict[float, list[tuple[tuple[str, int | None], dict[str, float]]]] = {}
+        # the per-UE detector on UE-level KPM (controls.kpm_ue)
+        self.ue_enabled, self.ue_config = ue_config(ctl.get("kpm_ue"))
+        self.ue_detector: UeDetector | None = (
+            UeDetector(self.ue_config) if self.ue_enabled else None
+        )
         self.gate = EpisodeGate(float(ctl.get("realert_s", 30.0)))
         self.mobiflow = MobiflowWatch(int((ctl.get("mobiflow") or {}).get("window", 5000)))
         self.cells: dict[str, list[int]] = {k: list(v) for k, v in (cells or {}).items()}
@@ -294,8 +359,17 @@ class AnomalyXApp(XApp):
                     cells = self.cells.get(name) or _served_cells(info)
                     plmn = _plmn(info)
                     self.subscribed.add(name)
+                    ue_meas: tuple[str, ...] = ()
+                    if self.ue_detector is not None:
+                        ue_meas = _ue_measurements(info, function)
+                        if not ue_meas:
+                            self.count("ue_level_not_offered")
+                            self.log.warning("%s offers none of %s at UE level: per-UE "
+                                             "detection off there", name, UE_MEASUREMENTS)  # fmt: skip
                     for cell in cells or (None,):
                         await self._subscribe(name, function, meas, period, plmn, cell)
+                        if ue_meas:
+                            await self._subscribe_ue(name, function, ue_meas, period, plmn, cell)
             except XTrustError as exc:
                 self.log.warning("node discovery: %s", exc)
             await asyncio.sleep(1.0)
@@ -315,6 +389,80 @@ class AnomalyXApp(XApp):
         await self.subscribe(node, function, kpm.KpmEventTrigger(period), action,
                              handler=on_report, model="kpm")  # fmt: skip
         self.count("subscriptions")
+
+    async def _subscribe_ue(self, node: str, function: int, meas: tuple[str, ...], period: int,
+                            plmn: bytes, cell: int | None) -> None:  # fmt: skip
+        """The UE-level subscription of one cell: format 4, every connected UE."""
+        cgi = kpm.NrCgi(plmn, cell) if cell is not None else None
+        sub = kpm.KpmActionDefinitionFormat1(tuple(kpm.MeasInfo(m) for m in meas), period,
+                                             cell_global_id=cgi)  # fmt: skip
+        action = kpm.KpmActionDefinitionFormat4((ALL_UES,), sub, style=UE_LEVEL_STYLE)
+        key = (node, cell)
+
+        async def on_report(ind: Indication) -> None:
+            self.on_kpm_ue(key, ind)
+
+        await self.subscribe(node, function, kpm.KpmEventTrigger(period), action,
+                             handler=on_report, model="kpm")  # fmt: skip
+        self.count("subscriptions_ue")
+
+    def on_kpm_ue(self, key: tuple[str, int | None], ind: Indication) -> None:
+        """Score one UE-level KPM indication (message format 3) of cell ``key``.
+
+        Every UE report is one entry of the period; a report that cannot be read
+        (no measurement names, values not matching them, a UE ID without a number)
+        is counted in ``malformed_ue_reports`` and skipped, the rest of the period
+        is scored; an indication that is not format 3 at all is skipped whole.
+        """
+        if self.ue_detector is None:
+            return
+        try:
+            t = float(ind.header.unix_time)
+            reports = ind.message.reports
+            if not math.isfinite(t) or not isinstance(reports, tuple | list):
+                raise ValueError("not a UE-level report")
+        except (AttributeError, XTrustError, TypeError, ValueError):
+            self.count("malformed_ue_indications")
+            self._skipped.labels("kpm_ue").inc()
+            return
+        period: dict[int, dict[str, float]] = {}
+        for rep in reports:
+            try:
+                ue = _ue_number(rep.ue_id)
+                rows = rep.report.rows()
+                row = rows[-1]  # the latest record of the period
+            except (AttributeError, IndexError, XTrustError, TypeError, ValueError):
+                self.count("malformed_ue_reports")
+                self._skipped.labels("kpm_ue").inc()
+                continue
+            period[ue] = {str(k): float(v) for k, v in row.items()
+                          if isinstance(v, int | float) and not isinstance(v, bool)}  # fmt: skip
+        if not period:
+            return
+        skipped = self.ue_detector.skipped
+        alerts = self.ue_detector.update(t, key, period)
+        unusable = self.ue_detector.skipped - skipped
+        if unusable:
+            self.count("malformed_ue_reports", unusable)
+            self._skipped.labels("kpm_ue").inc(unusable)
+        scored = len(period) - unusable
+        self.count("kpm_ue_reports", scored)
+        self._reports.labels("kpm_ue").inc(scored)
+        for alert in alerts:
+            self._emit_ue(key, alert)
+
+    def _emit_ue(self, key: tuple[str, int | None], alert: UeAlert) -> None:
+        node, cell = key
+        ident = f"{cell if cell is not None else node}/{alert.ue}"
+        record = AlertRecord(
+            "ue", ident, alert.attack_class, alert.score, alert.time, source=self.name,
+            node=node,
+            features=tuple(Feature(d.name, d.value, d.baseline, d.z) for d in alert.features),
+            evidence=(f"UE {alert.ue} of cell {cell if cell is not None else node}: "
+                      f"{len(alert.features)} UE-level KPM feature(s) deviated (per-UE "
+                      "detector)",),
+        )  # fmt: skip
+        self.emit(record)
 
     def on_kpm(self, key: tuple[str, int | None], ind: Indication) -> None:
         """Score one KPM indication of cell ``key`` = (node, cell or None)."""
@@ -545,6 +693,41 @@ def _plmn(info: Any) -> bytes:
         if len(plmn) == 3:
             return plmn
     return bytes.fromhex("00f110")
+
+
+def _ue_number(ue_id: Any) -> int:
+    """The number that names a UE in alerts: its AMF UE NGAP ID (the gNB-CU F1AP or
+    E1AP ID of a DU / CU-UP UE ID)."""
+    for attr in ("amf_ue_ngap_id", "gnb_cu_ue_f1ap_id", "gnb_cu_cp_ue_e1ap_id"):
+        v = getattr(ue_id, attr, None)
+        if isinstance(v, int) and not isinstance(v, bool):
+            return v
+    value = getattr(ue_id, "value", None)  # another UEID alternative (e.g. ng-eNB)
+    if isinstance(value, Mapping) and isinstance(value.get("amf-UE-NGAP-ID"), int):
+        return int(value["amf-UE-NGAP-ID"])
+    raise ValueError(f"UE ID without a number: {ue_id!r}")
+
+
+def _ue_measurements(info: Any, function: int) -> tuple[str, ...]:
+    """The per-UE detector's measurements to ask ``info``'s node for at UE level.
+
+    When the node's KPM RAN function definition lists REPORT style 4, the names it
+    offers there (in :data:`~.ue.UE_MEASUREMENTS` order; none: nothing to ask);
+    when it does not list that style or cannot be read, all of them (a node that
+    cannot serve the subscription refuses it).
+    """
+    with contextlib.suppress(AttributeError, ValueError, TypeError, XTrustError):
+        for f in info.gnb.ran_functions:
+            if int(f.ran_function_id) != function:
+                continue
+            definition = kpm.KpmRanFunctionDefinition.decode(
+                bytes.fromhex(f.ran_function_definition))  # fmt: skip
+            style = definition.report_style(UE_LEVEL_STYLE)
+            if style is None:
+                break
+            offered = {m.name for m in style.meas}
+            return tuple(m for m in UE_MEASUREMENTS if m in offered)
+    return UE_MEASUREMENTS
 
 
 def _served_cells(info: Any) -> list[int]:

@@ -47,13 +47,26 @@ score reaches ``threshold`` in ``k`` of its last ``n`` reports raises a
 **Surges.** A flood UE need not be extreme by itself: in a saturated cell the
 scheduler gives every heavy UE the same capped share. What marks a flood is many
 UEs arriving at once that pull more than usual. Per cell, an EW mean and MAD of
-log(1 + UEs reported) (learnt outside surges); a period ``surge`` robust scales
-above it starts a surge. During a surge a UE first reported since (or just
-before) its start whose traffic z against the (pre-surge) population reaches
-``surge_z`` is flagged too (scored at the threshold); neither the population nor
-the UE-count baseline learns during a surge. Benign UEs that happen to arrive
-during a flood with above-median traffic are flagged as well: that is the
-price (see ``bench/eval_multivariate.py``).
+log(1 + UEs reported with traffic) (learnt outside surges; UEs without data, such
+as a signalling storm's connections, do not count); a period ``surge`` robust
+scales above it starts a surge. The scale is at least the Poisson spread of the usual
+count (independent arrivals and departures: sd sqrt(N) UEs), so that ordinary
+churn in a cell of a few UEs (10 -> 17 UEs in a few seconds happens) is no
+surge. During a surge a UE first reported since (or just before) its start whose
+traffic z against the (pre-surge) population reaches ``surge_z`` is flagged too
+(scored at the threshold); neither the population nor the UE-count baseline
+learns during a surge. Benign UEs that happen to arrive during a flood with
+above-median traffic are flagged as well: that is the price (see
+``bench/eval_multivariate.py``).
+
+**Idle UEs and held levels.** A throughput of 0 is a UE that had no data in the
+period (TS 28.552 measures UE throughput over data bursts): no sample, so a UE
+attached idle that starts a session has no history to be extreme against (the
+ColO-RAN traces: every UE idle for its first ~47 s, then traffic). A UE flagged
+in ``hold`` reports in a row has been alerted on; from then on its level is
+learnt into its own baseline (never the population's), so a lasting benign
+change (a bulk transfer) is flagged once, not for ever, and the population is
+not kept from learning by a UE flagged for good.
 
 **Memory.** A UE's state is one ``array('d')`` of :data:`UE_SLOTS` doubles
 (:meth:`UeDetector.bytes_per_ue` measures it with its dictionary slot); a UE not
@@ -74,8 +87,11 @@ from xtrust.errors import ConfigError
 
 from .kpm import Deviation
 
-__all__ = ["FEATURES", "TRAFFIC", "UE_FLOOD", "UeAlert", "UeConfig", "UeDetector"]
+__all__ = ["FEATURES", "TRAFFIC", "UE_FLOOD", "UE_MEASUREMENTS", "UeAlert", "UeConfig",
+           "UeDetector"]  # fmt: skip
 
+#: the UE-level KPM measurements the detector reads (what the xApp subscribes to)
+UE_MEASUREMENTS = ("DRB.UEThpDl", "DRB.UEThpUl", "RRU.PrbUsedDl", "CQI")
 FEATURES = ("thp_dl", "thp_ul", "prb", "share", "cqi")
 THP_DL, THP_UL, PRB, SHARE, CQI = range(len(FEATURES))
 _NF = len(FEATURES)
@@ -85,14 +101,15 @@ TRAFFIC = (THP_DL, THP_UL)
 #: smallest robust scale per feature (log features ~25 %, share 2 points, CQI 1)
 SCALE_FLOOR = (0.25, 0.25, 0.25, 2.0, 1.0)
 UE_FLOOD = "ue-flood"
-# slots of a UE's state array: medians, MADs, then these
+# slots of a UE's state array: medians, MADs, values learnt per feature, then these
 _MED = 0
 _MAD = _NF
-_N = 2 * _NF  # reports learnt
-_LAST = _N + 1  # period counter of its cell when last reported
-_BITS = _N + 2  # persistence bits
-_FIRST = _N + 3  # period counter of its cell when first reported
-UE_SLOTS = _FIRST + 1
+_CNT = 2 * _NF
+_LAST = 3 * _NF  # period counter of its cell when last reported
+_BITS = _LAST + 1  # persistence bits
+_FIRST = _LAST + 2  # period counter of its cell when first reported
+_RUN = _LAST + 3  # reports flagged in a row
+UE_SLOTS = _RUN + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +129,9 @@ class UeConfig:
     surge: float = 4.0
     #: during a surge, a UE that arrived with it is flagged from this population z
     surge_z: float = 0.5
+    #: a UE flagged in this many reports in a row has its level learnt anyway (it has
+    #: been alerted on; a level held that long is its new normal, not a new event)
+    hold: int = 30
     evict_after: int = 30  # periods of its cell without a report before a UE is forgotten
     max_ues: int = 200_000
     seasonal: bool = True
@@ -131,6 +151,8 @@ class UeConfig:
         if self.threshold <= 0 or not 0.0 <= self.max_flagged <= 1.0:
             raise ConfigError("need threshold > 0, 0 <= max_flagged <= 1", field="threshold",
                               source=src)  # fmt: skip
+        if self.hold < self.n:
+            raise ConfigError(f"must be at least n ({self.n})", field="hold", source=src)
         if self.evict_after < 1 or self.max_ues < 1:
             raise ConfigError("must be at least 1", field="evict_after", source=src)
         if self.season_s <= 0 or self.season_bins < 1:
@@ -217,15 +239,28 @@ def _scale(mad: float, f: int) -> float:
     return s if s > SCALE_FLOOR[f] else SCALE_FLOOR[f]
 
 
+def _count_scale(cmean: float, cmad: float) -> float:
+    """Robust scale of log(1 + UEs with traffic): 1.25 x its EW MAD, at least the Poisson
+    spread of the usual count (UEs arriving and leaving independently: a count of
+    mean N has sd sqrt(N), log(1 + N) about sqrt(N) / (1 + N)), and at least 0.1."""
+    n = math.expm1(cmean)
+    poisson = math.sqrt(n) / (1.0 + n) if n > 0 else 1.0
+    return max(1.25 * cmad, poisson, 0.1)
+
+
 def _features(m: Mapping[str, float | int], prb_total: float) -> list[float | None] | None:
     out: list[float | None] = [None] * _NF
-    for f, name in ((THP_DL, "DRB.UEThpDl"), (THP_UL, "DRB.UEThpUl"), (PRB, "RRU.PrbUsedDl")):
+    for f, name in ((THP_DL, "DRB.UEThpDl"), (THP_UL, "DRB.UEThpUl")):
         v = m.get(name)
-        if isinstance(v, int | float) and math.isfinite(v) and v >= 0:
+        # TS 28.552 measures UE throughput over the bursts that had data: 0 is a UE
+        # without data in the period (no sample), not a throughput of 0
+        if isinstance(v, int | float) and math.isfinite(v) and v > 0:
             out[f] = math.log1p(v)
     v = m.get("RRU.PrbUsedDl")
-    if isinstance(v, int | float) and math.isfinite(v) and v >= 0 and prb_total > 0:
-        out[SHARE] = 100.0 * v / prb_total
+    if isinstance(v, int | float) and math.isfinite(v) and v >= 0:
+        out[PRB] = math.log1p(v)
+        if prb_total > 0:
+            out[SHARE] = 100.0 * v / prb_total
     v = m.get("CQI")
     if isinstance(v, int | float) and math.isfinite(v) and 0 <= v <= 15:
         out[CQI] = float(v)
@@ -305,11 +340,12 @@ class UeDetector:
             season.roll(int(pos // 1), int((pos % 1.0) * cfg.season_bins), cfg.season_alpha)
         off = season.offset
         pop_ready = [st.n[f] >= cfg.pop_warmup for f in range(_NF)]
-        # a surge of UEs (a flood attaches many at once)
-        lc = math.log1p(len(rows))
+        # a surge of UEs with traffic (a flood attaches many at once; UEs without data,
+        # such as a signalling storm's connections, pull nothing and do not count)
+        lc = math.log1p(sum(1 for _, x in rows if x[THP_DL] is not None or x[THP_UL] is not None))
         surging = False
         if st.cn >= cfg.pop_warmup:
-            surging = (lc - st.cmean) / max(1.25 * st.cmad, 0.1) >= cfg.surge
+            surging = (lc - st.cmean) / _count_scale(st.cmean, st.cmad) >= cfg.surge
         if surging and not st.surge_from:
             st.surge_from = period
         elif not surging:
@@ -329,8 +365,7 @@ class UeDetector:
             state[_LAST] = period
             newcomer = surging and state[_FIRST] >= st.surge_from - 1
             zmax = -math.inf
-            own = state[_N] >= cfg.warmup
-            score = -math.inf
+            score = -math.inf  # over the features with an own baseline
             zs: list[tuple[int, float, float]] = []  # (feature, z used, baseline)
             for f in TRAFFIC:
                 xf = x[f]
@@ -339,16 +374,16 @@ class UeDetector:
                 zp = (xf - st.med[f]) / _scale(st.mad[f], f)
                 z = zp
                 base = st.med[f]
-                if own:
+                if state[_CNT + f] >= cfg.warmup:  # extreme for itself too?
                     zo = (xf - state[_MED + f]) / _scale(state[_MAD + f], f)
                     if zo < z:
                         z, base = zo, state[_MED + f]
+                    if z > score:
+                        score = z
                 zs.append((f, z, base))
-                if z > score:
-                    score = z
                 if zp > zmax:
                     zmax = zp
-            hit = own and score >= cfg.threshold  # no history: not extreme for itself
+            hit = score >= cfg.threshold  # no history: not extreme for itself
             if not hit and newcomer and zmax >= cfg.surge_z:  # arrived with a surge, heavy
                 hit = True
                 score = cfg.threshold  # scored at the threshold: 1.0 relative
@@ -361,7 +396,11 @@ class UeDetector:
                                  for f, z, b in sorted(zs, key=lambda e: -e[1])
                                  if z >= (cfg.surge_z if newcomer else cfg.threshold))  # fmt: skip
                     alerts.append(UeAlert(cell, ue, t, score / cfg.threshold, UE_FLOOD, devs))
+                state[_RUN] += 1
+                if state[_RUN] >= cfg.hold:  # held so long: its level, learnt (not the cell's)
+                    self._learn_ue(state, x)
                 continue
+            state[_RUN] = 0
             learn_rows.append(x)
             self._learn_ue(state, x)
         # the population learns from this period's unflagged UEs (if few are flagged)
@@ -395,15 +434,16 @@ class UeDetector:
 
     def _learn_ue(self, state: array[float], x: list[float | None]) -> None:
         cfg = self.config
-        n = state[_N]
-        a = 1.0 / (n + 1.0) if n < cfg.warmup else cfg.alpha
         for f in range(_NF):
             xf = x[f]
             if xf is None:
                 continue
+            n = state[_CNT + f]
+            state[_CNT + f] = n + 1
             if n == 0:
                 state[_MED + f] = xf
                 continue
+            a = 1.0 / (n + 1.0) if n < cfg.warmup else cfg.alpha
             med = state[_MED + f]
             d = xf - med
             mad = state[_MAD + f]
@@ -413,7 +453,6 @@ class UeDetector:
                 step = a * _scale(mad, f)
                 state[_MED + f] = med + (step if d > step else -step if d < -step else d)
             state[_MAD + f] = mad + a * (abs(d) - mad)
-        state[_N] = n + 1
 
     def _learn_pop(self, st: _CellState, f: int, med: float, spread: float) -> None:
         cfg = self.config
