@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from xtrust.e2sim.mobiflow import UeRecord
+from xtrust.errors import ConfigError
+from xtrust.xapps.anomaly.alerts import AlertRecord
+from xtrust.xapps.anomaly.app import DESCRIPTOR, AnomalyXApp, mobiflow_config
 from xtrust.xapps.anomaly.detector import UNKNOWN_ANOMALY
 from xtrust.xapps.anomaly.mobiflow_rules import BLIND_DOS_TMSI, IDENTITY_EXTRACTION
 from xtrust.xapps.anomaly.sequence import SequenceModel
 from xtrust.xapps.anomaly.watch import MobiflowWatch, model_hits
 
-from .helpers import ATTACH, NONE, RELEASE, Builder
+from .helpers import ATTACH, NONE, RELEASE, Builder, to_text
 from .test_sequence import training
 
 IDENTITY = [("DLInformationTransfer", "Identityrequest", 2, 1, 0),
@@ -80,3 +89,76 @@ def test_without_a_model_nothing_is_due() -> None:
     assert watch.model_due() is None
     with pytest.raises(ValueError):
         MobiflowWatch(window=0)
+
+
+# ------------------------------------------------------------------ in the xApp
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ({"bogus": 1}, "controls.mobiflow.bogus"),
+        ({"window": 0}, "controls.mobiflow.window"),
+        ({"window": 2.5}, "controls.mobiflow.window"),
+        ({"model_margin": -1}, "controls.mobiflow.model_margin"),
+        ({"model_every_s": "often"}, "controls.mobiflow.model_every_s"),
+        ({"benign": 7}, "controls.mobiflow.benign"),
+        ({"benign": ["/nonexistent/benign"]}, "controls.mobiflow.benign"),
+        ([1], "controls.mobiflow"),
+    ],
+)
+def test_bad_mobiflow_controls_name_the_field(raw: object, field: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        mobiflow_config(raw)
+    assert err.value.field == field
+
+
+def _benign_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "benign"
+    d.mkdir()
+    for k, trace in enumerate(training()):
+        (d / f"b{k}.csv").write_text(to_text(trace, with_mobile_id=k % 2 == 0))
+    return d
+
+
+def test_the_xapp_learns_from_benign_captures_and_alerts_unknown_sequences(
+    tmp_path: Path,
+) -> None:
+    doc = json.loads(DESCRIPTOR.read_text())
+    doc["controls"]["mobiflow"] = {"benign": [str(_benign_dir(tmp_path))], "model_margin": 1.0,
+                                   "model_every_s": 5.0}  # fmt: skip
+    cfg = tmp_path / "config-file.json"
+    cfg.write_text(json.dumps(doc))
+
+    async def main() -> list[AlertRecord]:
+        app = AnomalyXApp(config=str(cfg), rmr_port=0, http_port=0, host="127.0.0.1", env={})
+        assert app.mobiflow.model is None  # learnt at start, off the event loop
+        app.mobiflow.model = await asyncio.to_thread(app._learn, app._benign)
+        b = Builder()
+        # the security mode run twice, then RRC ciphering off: no rule is about that order
+        b.attach(300, t=0, msgs=[*ATTACH[:8], ATTACH[7], ATTACH[8]], algs=(0, 2, 0, 2))
+        app.on_mobiflow([r.to_line() for r in b.records])
+        for k in range(3):  # the stream goes on past the settle time
+            b.attach(400 + k, t=6 + 3 * k)
+            app.on_mobiflow([r.to_line() for r in b.records[-len(ATTACH) :]])
+            if app._model_task is not None:
+                await app._model_task
+        return list(app.alerts)
+
+    alerts = asyncio.run(main())
+    # the rule names the null cipher; the model flags the order it never saw in benign
+    assert sorted(str(a.attack_class) for a in alerts) == ["null-cipher", "unknown-sequence"]
+    seq = next(a for a in alerts if a.attack_class == "unknown-sequence")
+    assert seq.entity_id.endswith("/300") and "sequence model" in seq.evidence[0]
+
+
+def test_the_xapp_cli_refuses_benign_captures_it_cannot_read(tmp_path: Path) -> None:
+    doc = json.loads(DESCRIPTOR.read_text())
+    empty = tmp_path / "empty.csv"
+    empty.write_text("not a trace\n")
+    doc["controls"]["mobiflow"] = {"benign": [str(empty)]}
+    cfg = tmp_path / "config-file.json"
+    cfg.write_text(json.dumps(doc))
+    r = subprocess.run([sys.executable, "-m", "xtrust", "xapp", "run", "anomaly", "--config",
+                        str(cfg), "--duration", "0.3", "--ric", "127.0.0.1:9"],
+                       capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert r.returncode == 2, r.stderr
+    assert "controls.mobiflow.benign" in r.stderr and "Traceback" not in r.stderr

@@ -67,12 +67,15 @@ from .alerts import (
     WebhookSink,
     close_sinks,
 )
+from .detector import UNKNOWN_ANOMALY, expand_paths, load_trace
 from .kpm import Alert as KpmAlert
 from .kpm import KpmConfig, KpmDetector
 from .kpm_trace import KpmRecorder
-from .mobiflow_rules import RuleHit, run_rules
+from .mobiflow_rules import RuleHit
 from .multivariate import BatchDetector, MvConfig
+from .sequence import SequenceModel
 from .ue import UE_MEASUREMENTS, UeAlert, UeConfig, UeDetector
+from .watch import MobiflowWatch, model_hits
 
 __all__ = ["DESCRIPTOR", "AnomalyXApp", "ControlWatch", "MobiflowWatch", "ue_config"]
 
@@ -137,12 +140,66 @@ def ue_config(raw: Any, source: str = "anomaly xApp") -> tuple[bool, UeConfig]:
         raise ConfigError(message, field=f"{base}.{exc.field}", source=source) from None
 
 
+def mobiflow_config(raw: Any, source: str = "anomaly xApp"
+                    ) -> tuple[MobiflowWatch, list[Path], float]:  # fmt: skip
+    """``controls.mobiflow``: the watch, the benign traces to learn from, the model margin.
+
+    Fields: ``file`` (a trace to follow), ``sdl`` (read the SDL stream),
+    ``namespace``, ``window`` (records the rules look at, 5000), ``memory``
+    (S-TMSI holders remembered past the window, 100000), ``benign`` (files or
+    directories of benign traces of this network: the sequence model is learnt
+    from them at start; none: rules only), ``model_margin`` (bits over the
+    benign leave-one-out scores, 2.0) and ``model_every_s`` (seconds of stream
+    between model scans, 10). A bad value raises :class:`ConfigError` naming
+    ``controls.mobiflow.<field>``.
+    """
+    base = "controls.mobiflow"
+    doc = {} if raw is None else raw
+    if not isinstance(doc, Mapping):
+        raise ConfigError("must be a mapping", field=base, source=source)
+    known = {"file", "sdl", "namespace", "window", "memory", "benign", "model_margin",
+             "model_every_s"}  # fmt: skip
+    for name in doc:
+        if name not in known:
+            raise ConfigError(f"unknown field (known: {', '.join(sorted(known))})",
+                              field=f"{base}.{name}", source=source)  # fmt: skip
+
+    def number(name: str, default: float, lo: float, *, integer: bool = False) -> float:
+        value = doc.get(name, default)
+        ok = isinstance(value, int) if integer else isinstance(value, int | float)
+        if not ok or isinstance(value, bool) or not math.isfinite(value) or value < lo:
+            kind = "an integer" if integer else "a number"
+            raise ConfigError(f"must be {kind} >= {lo:g}", field=f"{base}.{name}", source=source)
+        return float(value)
+
+    window = int(number("window", 5000, 1, integer=True))
+    memory = int(number("memory", 100_000, 1, integer=True))
+    margin = number("model_margin", 2.0, 0.0)
+    every = number("model_every_s", 10.0, 0.1)
+    benign = doc.get("benign") or []
+    if isinstance(benign, str):
+        benign = [benign]
+    if not isinstance(benign, list) or not all(isinstance(b, str) for b in benign):
+        raise ConfigError("must be a path or a list of paths", field=f"{base}.benign",
+                          source=source)  # fmt: skip
+    try:
+        paths = expand_paths(benign)
+    except XTrustError as exc:
+        raise ConfigError(exc.message, field=f"{base}.benign", source=source) from None
+    if benign and not paths:
+        raise ConfigError("no trace files (*.csv) in the paths given", field=f"{base}.benign",
+                          source=source)  # fmt: skip
+    watch = MobiflowWatch(window, memory=memory, model_every_s=every)
+    return watch, paths, margin
+
+
 #: MobiFlow rule name -> attack class of the alert format
 RULE_CLASSES = {
     "null_cipher_integrity": "null-cipher",
     "blind_dos_tmsi": "blind-dos",
     "bts_resource_depletion": "fake-bs",
     "identity_extraction": "identity-extraction",
+    UNKNOWN_ANOMALY: "unknown-sequence",
 }
 
 
@@ -185,56 +242,6 @@ class ControlWatch:
                       f"({denied} denied) to {', '.join(nodes) or 'unknown nodes'}",),
             onset=q[0][0],
         )  # fmt: skip
-
-
-class MobiflowWatch:
-    """The known-attack rules over a sliding window of the latest ``window`` records.
-
-    A rule that judges an absence ("identity disclosed, *never* authenticated")
-    would fire on a procedure still under way, so its hits count only once the
-    stream has moved ``settle_s`` seconds past their evidence (:data:`SETTLE_S`).
-    """
-
-    #: rule -> seconds of records after its evidence before a hit is final
-    SETTLE_S: ClassVar[dict[str, float]] = {"identity_extraction": 5.0}
-
-    def __init__(self, window: int = 5000) -> None:
-        self.records: deque[UeRecord] = deque(maxlen=window)
-        self.seen: set[tuple[str, int, int]] = set()
-        self.new = 0
-        self.pending = False
-
-    def add(self, rec: UeRecord) -> None:
-        self.records.append(rec)
-        self.new += 1
-
-    def scan(self) -> list[RuleHit]:
-        """Rule hits not reported before (by class, cell and UE)."""
-        if not self.new and not self.pending:
-            return []
-        self.new = 0
-        self.pending = False
-        newest = self.records[-1].timestamp if self.records else 0.0
-        out = []
-        for hit in run_rules(list(self.records)):
-            ev = hit.evidence[0] if hit.evidence else {}
-            settle = self.SETTLE_S.get(hit.attack_class)
-            if settle is not None:
-                last = max((float(e.get("timestamp") or 0) for e in hit.evidence), default=0.0)
-                if newest - last < settle:
-                    self.pending = True  # judge again when more records have come
-                    continue
-            rec = self._record(ev)
-            key = (hit.attack_class, rec.nr_cell_id if rec else -1,
-                   rec.gnb_cu_ue_f1ap_id if rec else int(ev.get("rnti", -1)))  # fmt: skip
-            if key not in self.seen:
-                self.seen.add(key)
-                out.append(hit)
-        return out
-
-    def _record(self, ev: Mapping[str, Any]) -> UeRecord | None:
-        msg_id = ev.get("msg_id")
-        return next((r for r in reversed(self.records) if r.msg_id == msg_id), None)
 
 
 class AnomalyXApp(XApp):
@@ -281,7 +288,8 @@ class AnomalyXApp(XApp):
             UeDetector(self.ue_config) if self.ue_enabled else None
         )
         self.gate = EpisodeGate(float(ctl.get("realert_s", 30.0)))
-        self.mobiflow = MobiflowWatch(int((ctl.get("mobiflow") or {}).get("window", 5000)))
+        self.mobiflow, self._benign, self._margin = mobiflow_config(ctl.get("mobiflow"))
+        self._model_task: asyncio.Task[None] | None = None
         self.cells: dict[str, list[int]] = {k: list(v) for k, v in (cells or {}).items()}
         for node, ids in (ctl.get("cells") or {}).items():
             self.cells.setdefault(str(node), [int(c) for c in ids])
@@ -319,6 +327,8 @@ class AnomalyXApp(XApp):
             self.sinks.append(WebhookSink(str(out["webhook"]), stix=bool(out.get("webhook_stix"))))
         if out.get("rmr", True):
             self.sinks.append(RmrSink(self.send))
+        if self._benign:
+            self.mobiflow.model = await asyncio.to_thread(self._learn, self._benign)
         loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(self._discover()))
         mf = dict(self.controls.get("mobiflow") or {})
@@ -557,13 +567,41 @@ class AnomalyXApp(XApp):
                 self._reports.labels("mobiflow").inc()
         for hit in self.mobiflow.scan():
             self._emit_mobiflow(hit)
+        if self._model_task is None or self._model_task.done():
+            snapshot = self.mobiflow.model_due()
+            if snapshot is not None:
+                self._model_task = asyncio.get_running_loop().create_task(
+                    self._score_model(snapshot)
+                )
+
+    def _learn(self, paths: list[Path]) -> SequenceModel:
+        """The sequence model from the benign traces of ``controls.mobiflow.benign``."""
+        model = SequenceModel(margin=self._margin)
+        try:
+            traces = [load_trace(p).records for p in paths]
+            model.fit(traces)
+        except XTrustError as exc:
+            raise ConfigError(exc.message, field="controls.mobiflow.benign",
+                              source="anomaly xApp") from None  # fmt: skip
+        self.log.info("sequence model learnt from %d benign trace(s), %d records", len(traces),
+                      sum(len(t) for t in traces))  # fmt: skip
+        return model
+
+    async def _score_model(self, snapshot: list[UeRecord]) -> None:
+        model = self.mobiflow.model
+        if model is None:
+            return
+        hits = await asyncio.to_thread(model_hits, model, snapshot)
+        self.count("model_scans")
+        for hit in self.mobiflow.accept(hits):
+            self._emit_mobiflow(hit)
 
     def _emit_mobiflow(self, hit: RuleHit) -> None:
         # the entity is the UE of the record that completed the pattern (for a blind
         # DoS: the new context presenting a stolen TMSI, not its victim); the alert is
         # timed by that record, its onset by the first evidence record
         ev = hit.evidence[-1] if hit.evidence else {}
-        rec = self.mobiflow._record(ev)
+        rec = self.mobiflow.record(ev)
         cell = rec.nr_cell_id if rec else 0
         ue = rec.gnb_cu_ue_f1ap_id if rec and rec.gnb_cu_ue_f1ap_id else int(ev.get("rnti", 0))
         stamps = [float(e["timestamp"]) for e in hit.evidence if e.get("timestamp") is not None]

@@ -78,7 +78,7 @@ SCALE_FLOOR = (0.15, 0.15, 0.3, 0.3, 0.35, 0.35, 0.35, 0.08)
 #: deviations that way count towards the score (fewer UEs, better radio or more
 #: throughput per UE are changes, not threats)
 ATTACK_SIGN = (-1.0, 1.0, -1.0, -1.0, 1.0, 1.0, 1.0, 1.0)
-UNKNOWN_KPM = "kpm-anomaly"
+UNKNOWN_KPM = "unknown-kpm"
 #: a CQI or SINR distribution with fewer reports than this is not judged (too noisy)
 MIN_DIST_REPORTS = 3
 #: the most a CQI / SINR scale widens (squared) when fewer UEs than usual report
