@@ -263,3 +263,19 @@ def test_period_means_follow_ts_28_552() -> None:
         expected_thp = sum(thp) / len(thp) if thp else 0.0
         assert values["DRB.UEThpDl"] == pytest.approx(expected_thp, abs=0.01)
         assert values["RRC.ConnEstabAtt"] == att  # counters stay counts
+
+
+def test_node_offers_cell_and_ue_level_reports() -> None:
+    """Style 1 with the cell measurements, style 4 (condition-based, UE-level) with
+    the per-UE ones: what an xApp reads before it subscribes."""
+    from xtrust.e2sim.model import UE_MEAS_NAMES
+    from xtrust.e2sim.node import ran_functions
+
+    fn = next(f for f in ran_functions() if f.id == KPM_FUNCTION_ID)
+    rfd = kpm.KpmRanFunctionDefinition.decode(fn.definition)
+    assert [s.style for s in rfd.report_styles] == [1, 4]
+    cell, ue = rfd.report_style(1), rfd.report_style(4)
+    assert cell is not None and ue is not None
+    assert [m.name for m in cell.meas] == list(MEAS_NAMES)
+    assert [m.name for m in ue.meas] == list(UE_MEAS_NAMES)
+    assert (cell.action_format, ue.action_format, ue.message_format) == (1, 4, 3)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import random
 import time
@@ -48,7 +49,7 @@ from xtrust.ric.asn1.e2ap_messages import (
     parse,
 )
 
-from .model import CELL_MEAS_NAMES, Cell, connect_cells
+from .model import CELL_MEAS_NAMES, UE_MEAS_NAMES, Cell, connect_cells
 
 __all__ = ["KPM_FUNCTION_ID", "MEAS_NAMES", "RC_FUNCTION_ID", "E2Node"]
 
@@ -118,7 +119,11 @@ COMPONENT = {
 
 
 def ran_functions() -> list[RanFunction]:
-    kpm_def = kpm.KpmRanFunctionDefinition.standard(MEAS_NAMES, styles=(1,))
+    # style 1: cell (or node) level, the cell measurements; style 4: condition-based
+    # UE-level, the per-UE measurements (TS 28.552 names, E2SM-KPM v3)
+    cell = kpm.KpmRanFunctionDefinition.standard(MEAS_NAMES, styles=(1,))
+    ue = kpm.KpmRanFunctionDefinition.standard(UE_MEAS_NAMES, styles=(4,))
+    kpm_def = dataclasses.replace(cell, report_styles=cell.report_styles + ue.report_styles)
     rc_def = rc.RcRanFunctionDefinition(
         kpm.RanFunctionName(rc.SHORT_NAME, rc.OID, "RAN Control"),
         control_styles=(
