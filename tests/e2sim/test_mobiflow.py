@@ -312,3 +312,22 @@ def test_records_go_to_sdl() -> None:
     asyncio.run(main())
     with pytest.raises(InputError, match="keep_for_sdl"):
         asyncio.run(MobiflowWriter(io.StringIO()).publish(MemorySdl()))
+
+
+def test_benign_captures_are_benign_traces_of_their_own_seeds(tmp_path: Path) -> None:
+    from xtrust.e2sim.mobiflow import benign_captures
+    from xtrust.xapps.anomaly.mobiflow_rules import run_rules
+
+    paths = benign_captures(tmp_path / "b", traces=2, seconds=120, nodes=1, cells_per_node=2,
+                            ues_per_cell=5, seed=7)  # fmt: skip
+    assert [p.name for p in paths] == ["benign-7.csv", "benign-8.csv"]
+    traces = [read_trace(p) for p in paths]
+    assert all(len(t) > 50 for t in traces) and traces[0] != traces[1]
+    assert len({r.nr_cell_id for r in traces[0]}) == 2
+    assert all(run_rules(t) == [] for t in traces)  # no rule fires on them
+    again = benign_captures(tmp_path / "c", traces=1, seconds=120, nodes=1, cells_per_node=2,
+                            ues_per_cell=5, seed=7)  # fmt: skip
+    assert again[0].read_text() == paths[0].read_text()  # deterministic per seed
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(InputError):
+        benign_captures(tmp_path / "file" / "sub", traces=1, seconds=1)

@@ -67,6 +67,7 @@ def test_twin_refuses_unknown_xapps_and_bad_scenarios(tmp_path: Path) -> None:
             "no-such-attack",
         ),
         (["twin", "run", "--xapps", "anomaly,bogus"], "unknown xApp"),
+        (["twin", "run", "--mobiflow-model"], "--mobiflow-model needs the anomaly xApp"),
     ],
 )
 def test_cli_bad_input_one_line_exit_2(args: list[str], message: str) -> None:

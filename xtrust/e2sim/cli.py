@@ -229,13 +229,19 @@ def twin() -> None:
     "(default: as its descriptor says, controls.kpm_ue.enabled).",
 )
 @click.option(
+    "--mobiflow-model",
+    is_flag=True,
+    help="Learn the anomaly xApp's MobiFlow sequence model from benign captures of the "
+    "simulator (other seeds) before the run; without it the xApp runs the rules only.",
+)
+@click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 def twin_run(
     scenario: str, xapps: str, rapps: str, duration: float | None, speed: float, nodes: int, cells_per_node: int,
     ues_per_cell: int, period_ms: int, seed: int, report: str | None,
     ground_truth: str | None, mobiflow: str | None, record_kpm: str | None, ue_kpm: bool | None,
-    fmt: str,
+    mobiflow_model: bool, fmt: str,
 ) -> None:  # fmt: skip
     """Run the twin and print (and write) its report."""
     from xtrust.e2sim.twin import TwinConfig, run_twin
@@ -246,6 +252,7 @@ def twin_run(
         xapps=tuple(x.strip() for x in xapps.split(",") if x.strip()), report=report,
         rapps=tuple(x.strip() for x in rapps.split(",") if x.strip()),
         ground_truth=ground_truth, mobiflow=mobiflow, record_kpm=record_kpm, ue_kpm=ue_kpm,
+        mobiflow_model=mobiflow_model,
     )  # fmt: skip
     show = fmt == "text" and sys.stderr.isatty()
     result = asyncio.run(

@@ -56,6 +56,7 @@ __all__ = [
     "BsRecord",
     "MobiflowWriter",
     "UeRecord",
+    "benign_captures",
     "iter_trace",
     "parse_line",
     "read_trace",
@@ -433,6 +434,45 @@ class MobiflowWriter:
         if _SMC_FAILURE not in msgs and self.rng.random() < 0.1:
             # a repeated SecurityModeComplete a second or two later, as in the traces
             self._later.append((t + self.rng.uniform(1.0, 2.0), cell, ue, _SMC_COMPLETE))
+
+
+def benign_captures(directory: str | Path, *, traces: int = 4, seconds: int = 900,
+                    nodes: int = 1, cells_per_node: int = 2, ues_per_cell: int = 10,
+                    seed: int = 0, plmn: str = "00101") -> list[Path]:  # fmt: skip
+    """Write ``traces`` benign MobiFlow traces of the model (no attack) into ``directory``.
+
+    Each trace is ``seconds`` of ``nodes`` x ``cells_per_node`` cells stepped at
+    1 s (UEs hand over between the cells of a node), with its own seed
+    (``seed``, ``seed + 1``, ...): what an operator captures of a network known
+    to be clean, to learn the sequence model from. Returns the files written.
+    """
+    out_dir = Path(directory)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{out_dir}: cannot create the directory ({exc.strerror})") from None
+    paths = []
+    t0 = 1_700_000_000.0
+    for k in range(traces):
+        s = seed + k
+        path = out_dir / f"benign-{s}.csv"
+        cells: list[Cell] = []
+        with MobiflowWriter(path, plmn=plmn, seed=s) as writer:
+            for n in range(nodes):
+                node_cells = [Cell(((n + 1) << 4) | (i + 1), (n * 3 + i) % 1008,
+                                   random.Random(f"benign:{s}:{n}:{i}"))
+                              for i in range(cells_per_node)]  # fmt: skip
+                for cell in node_cells:
+                    for _ in range(ues_per_cell):
+                        cell.add_ue()
+                model.connect_cells(node_cells)
+                cells += node_cells
+            writer.watch(cells)
+            for step in range(seconds):
+                for cell in cells:
+                    cell.step(t0 + step + 1, 1.0)
+        paths.append(path)
+    return paths
 
 
 def records_of(text: str) -> list[UeRecord]:

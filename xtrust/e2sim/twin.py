@@ -69,6 +69,9 @@ class TwinConfig:
     #: the anomaly xApp's UE-level KPM and per-UE detector (controls.kpm_ue.enabled);
     #: None: as its descriptor says
     ue_kpm: bool | None = None
+    #: learn the anomaly xApp's MobiFlow sequence model from benign captures of the
+    #: simulator (other seeds, written beside the report) before the run
+    mobiflow_model: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -86,12 +89,25 @@ class TwinConfig:
             raise InputError("--rapps xdr needs the segmentation xApp: its playbook quarantines")
         if self.record_kpm and "anomaly" not in self.xapps:
             raise InputError("--record-kpm needs the anomaly xApp (--xapps anomaly,...)")
+        if self.mobiflow_model and "anomaly" not in self.xapps:
+            raise InputError("--mobiflow-model needs the anomaly xApp (--xapps anomaly,...)")
         if self.nodes < 1 or self.cells_per_node < 1 or self.ues_per_cell < 0:
             raise InputError("nodes and cells per node must be at least 1, UEs at least 0")
         if self.duration is not None and self.duration <= 0:
             raise InputError("--duration must be positive")
         if not 0.1 <= self.speed <= 1000:
             raise InputError("--speed must be between 0.1 and 1000")
+
+
+def _learn_benign(directory: Path, cfg: TwinConfig) -> Any:
+    """The sequence model from 4 x 900 s benign captures of a network like the twin's."""
+    from xtrust.xapps.anomaly.sequence import SequenceModel
+
+    from .mobiflow import benign_captures, read_trace
+
+    paths = benign_captures(directory, nodes=cfg.nodes, cells_per_node=cfg.cells_per_node,
+                            ues_per_cell=cfg.ues_per_cell, seed=cfg.seed + 1000)  # fmt: skip
+    return SequenceModel(margin=2.0).fit([read_trace(p) for p in paths])
 
 
 async def run_twin(
@@ -194,6 +210,13 @@ async def run_twin(
             writer = MobiflowWriter(mobiflow, plmn="00101", seed=cfg.seed,
                                     keep_for_sdl="anomaly" in cfg.xapps)  # fmt: skip
             writer.watch([c for n in nodes for c in n.cells])
+        seq_model: Any = None
+        if cfg.mobiflow_model and "anomaly" in cfg.xapps:
+            # before the nodes start: simulated time must not run while it learns
+            say("learning the MobiFlow sequence model from benign captures")
+            seq_model = await asyncio.to_thread(
+                _learn_benign, gt_path.parent / "mobiflow-benign", cfg
+            )
         for n in nodes:
             n.on_step = engine.tick  # the engine ignores a time it has already seen
         tasks = [asyncio.create_task(n.run()) for n in nodes]
@@ -249,6 +272,7 @@ async def run_twin(
                     cells={n.ran_name: [c.cell_id for c in n.cells] for n in nodes},
                     on_alert=on_alert,
                 )  # fmt: skip
+                anomaly.mobiflow.model = seq_model
                 await anomaly.start()
                 apps.append(anomaly)
                 if writer is not None:
@@ -469,6 +493,10 @@ def _detection(cfg: TwinConfig, gt_path: Path, anomaly: Any, segmentation: Any,
     )  # fmt: skip
     result["alerts_file"] = str(gt_path.with_name("alerts.jsonl"))
     result["anomaly_counters"] = dict(anomaly.counters)
+    model = anomaly.mobiflow.model
+    if model is not None:
+        result["mobiflow_model"] = {"training_traces": len(model.training_scores),
+                                    "threshold_bits": round(model.threshold, 3)}  # fmt: skip
     if segmentation is not None:
         result["quarantine"] = [{**m, "time_iso": _iso(m["time"])} for m in segmentation.moves]
         result["segmentation_counters"] = dict(segmentation.counters)

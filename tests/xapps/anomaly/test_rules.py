@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from xtrust.xapps.anomaly.mobiflow_rules import (
@@ -226,3 +228,21 @@ def test_identity_request_followed_by_authentication_is_benign() -> None:
     b = Builder()
     b.attach(100, msgs=[*ATTACH[:3], *IDENTITY, *ATTACH[3:]])
     assert run_rules(b.records) == []
+
+
+def test_memory_follows_a_ue_handed_over_and_released_elsewhere() -> None:
+    """The holder is the latest context that showed the S-TMSI: a UE that moved to
+    another cell and was released there holds nothing any more."""
+    b = Builder()
+    b.attach(100, t=0, s_tmsi=4242)
+    b.add(100, ("RRCReconfiguration", "", 2, 2, 1), t=5, s_tmsi=4242)  # handover out
+    there = len(b.records)
+    b.add(100, ("RRCReconfigurationComplete", "", 2, 2, 1), t=5, s_tmsi=4242)
+    b.add(100, RELEASE, t=9, s_tmsi=4242)
+    for k in range(there, len(b.records)):  # ... in the neighbour cell
+        b.records[k] = dataclasses.replace(b.records[k], nr_cell_id=87654321)
+    b.attach(300, t=20, s_tmsi=4242)  # back later, presenting its S-TMSI
+    for keep in range(1, len(b.records)):
+        memory = TmsiMemory()
+        window = _window(b.records, memory, keep)
+        assert run_rules(window, memory=memory) == [], keep

@@ -58,7 +58,7 @@ def test_absence_rules_wait_for_the_stream_to_settle() -> None:
 
 def test_the_model_scores_snapshots_every_so_often() -> None:
     model = SequenceModel().fit(training())
-    watch = MobiflowWatch(model=model, model_every_s=10.0)
+    watch = MobiflowWatch(window=40, model=model, model_every_s=10.0)
     b = Builder()
     b.attach(100, t=0)
     feed(watch, b.records)
@@ -66,6 +66,9 @@ def test_the_model_scores_snapshots_every_so_often() -> None:
     assert snap is not None and len(snap) == len(ATTACH)
     assert watch.model_due() is None  # not again within 10 s of stream
     assert model_hits(model, snap) == []  # an ordinary attach
+    b.add(100, RELEASE, t=11)
+    feed(watch, b.records[-1:])
+    assert watch.model_due() is None  # 11 s on, but 1 new record: not a quarter window
     # a context that runs the security mode twice and then nulls RRC ciphering
     b.attach(300, t=12, msgs=[*ATTACH[:8], ATTACH[7], ATTACH[8]], algs=(0, 2, 0, 2))
     feed(watch, b.records[-10:])
@@ -124,7 +127,7 @@ def test_the_xapp_learns_from_benign_captures_and_alerts_unknown_sequences(
 ) -> None:
     doc = json.loads(DESCRIPTOR.read_text())
     doc["controls"]["mobiflow"] = {"benign": [str(_benign_dir(tmp_path))], "model_margin": 1.0,
-                                   "model_every_s": 5.0}  # fmt: skip
+                                   "window": 40, "model_every_s": 5.0}  # fmt: skip
     cfg = tmp_path / "config-file.json"
     cfg.write_text(json.dumps(doc))
 

@@ -181,8 +181,8 @@ class TmsiMemory:
     ago still holds its S-TMSI, and a blind DoS against it is recognised only
     if that is remembered. :meth:`forget` is called with every record that
     leaves the window, in order; per S-TMSI the memory keeps the first record
-    of the context that presented it, until that context's RRCRelease leaves
-    the window or its cell and RNTI start a new context. At most ``limit``
+    of the latest context that presented it, until that context's RRCRelease
+    leaves the window or its cell and RNTI start a new context. At most ``limit``
     S-TMSIs are kept (the oldest go first).
     """
 
@@ -203,8 +203,14 @@ class TmsiMemory:
                 held = self.by_tmsi.get(tmsi)
                 if held is not None and (held.nr_cell_id, held.rnti) == key:
                     del self.by_tmsi[tmsi]
-        if rec.rrc_msg == RELEASE or not rec.s_tmsi or rec.s_tmsi in self.by_tmsi:
+        if rec.rrc_msg == RELEASE or not rec.s_tmsi:
             return
+        held = self.by_tmsi.get(rec.s_tmsi)
+        if held is not None and (held.nr_cell_id, held.rnti) == key:
+            return  # the same context again: keep its first record
+        # the holder is the latest context that presented it (a UE handed over to
+        # another cell shows it there; its release there ends it)
+        self.by_tmsi.pop(rec.s_tmsi, None)
         self.by_tmsi[rec.s_tmsi] = rec
         self._by_key.setdefault(key, []).append(rec.s_tmsi)
         while len(self.by_tmsi) > self.limit:

@@ -7,7 +7,8 @@ against a UE that attached long ago is still recognised.
 
 With a :class:`~.sequence.SequenceModel` learnt from benign traces (the
 operator's own captures: ``controls.mobiflow.benign``), the window is also
-scored by the model every ``model_every_s`` seconds of stream time; a score
+scored by the model every ``model_every_s`` seconds of stream time (and a
+quarter of a window of new records); a score
 at or above its threshold is a hit of class ``unknown_anomaly`` on the UE of
 the most surprising record. Scoring a 5,000-record window takes about 0.3 s,
 so the xApp runs it in a worker thread on a snapshot (:meth:`model_due`,
@@ -76,12 +77,14 @@ class MobiflowWatch:
         self.new = 0
         self.pending = False
         self._model_at: float | None = None  # stream time of the last model snapshot
+        self._since_model = 0  # records added since
 
     def add(self, rec: UeRecord) -> None:
         if len(self.records) == self.records.maxlen:
             self.memory.forget(self.records[0])
         self.records.append(rec)
         self.new += 1
+        self._since_model += 1
 
     @property
     def newest(self) -> float:
@@ -96,13 +99,23 @@ class MobiflowWatch:
         return self.accept(run_rules(list(self.records), memory=self.memory))
 
     def model_due(self) -> list[UeRecord] | None:
-        """A snapshot of the window when the model should score it now, else None."""
+        """A snapshot of the window when the model should score it now, else None.
+
+        Due when ``model_every_s`` of stream have passed since the last snapshot
+        and a quarter of the window is new: every record is scored about four
+        times, and the cost (proportional to the window) stays bounded however
+        fast records come.
+        """
         if self.model is None or not self.records:
             return None
         now = self.newest
-        if self._model_at is not None and now - self._model_at < self.model_every_s:
+        if self._model_at is not None and (
+            now - self._model_at < self.model_every_s
+            or self._since_model < (self.records.maxlen or 1) // 4
+        ):
             return None
         self._model_at = now
+        self._since_model = 0
         return list(self.records)
 
     def accept(self, hits: Sequence[RuleHit]) -> list[RuleHit]:
