@@ -9,6 +9,7 @@ alarms; benign runs of ``--benign-s`` simulated seconds give the false-alarm
 rate per 10,000 cell reports.
 
     .venv/bin/python bench/eval_twin.py [--seeds 3] [--speed 20] [--json out.json]
+        [--mobiflow-model] [--scenarios a,b] [--benign-s 3600] [--benign-speed 100]
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ ATTACKS = ("jamming", "signalling-storm", "ue-flood", "fake-bs", "blind-dos", "n
 
 
 def run(scenario: str, seed: int, speed: float, duration: float | None, nodes: int,
-        cells: int) -> dict[str, Any]:  # fmt: skip
+        cells: int, mobiflow_model: bool = False) -> dict[str, Any]:  # fmt: skip
     cfg = TwinConfig(scenario=scenario, xapps=("anomaly", "segmentation"), nodes=nodes,
-                     cells_per_node=cells, speed=speed, seed=seed, duration=duration)  # fmt: skip
+                     cells_per_node=cells, speed=speed, seed=seed, duration=duration,
+                     mobiflow_model=mobiflow_model)  # fmt: skip
     report = asyncio.run(run_twin(cfg))
     return dict(report["detection"])
 
@@ -44,6 +46,12 @@ def main() -> int:
     ap.add_argument("--benign-speed", type=float, default=100.0)
     ap.add_argument("--scenarios", default=",".join(ATTACKS))
     ap.add_argument("--json", help="write every run's detection report here")
+    ap.add_argument(
+        "--mobiflow-model",
+        action="store_true",
+        help="the anomaly xApp also runs the MobiFlow sequence model, learnt from "
+        "benign captures of the simulator before each run",
+    )
     args = ap.parse_args()
 
     rows: list[dict[str, Any]] = []
@@ -54,7 +62,7 @@ def main() -> int:
           f"{'max delay':>9s} {'false alarms':>12s}")  # fmt: skip
     for scenario in [s for s in args.scenarios.split(",") if s]:
         for seed in range(args.seeds):
-            d = run(scenario, seed, args.speed, None, args.nodes, args.cells)
+            d = run(scenario, seed, args.speed, None, args.nodes, args.cells, args.mobiflow_model)
             rows.append({"scenario": scenario, "seed": seed, **d})
             eps.extend(d["episodes"])
             print(f"{scenario:18s} {seed:4d} {d['episodes_total']:8d} {d['detected']:8d} "
@@ -62,7 +70,7 @@ def main() -> int:
                   f"{d['false_alarms']:12d}", flush=True)  # fmt: skip
     for seed in range(args.seeds):
         d = run("benign", seed, args.benign_speed, args.benign_s / args.benign_speed,
-                args.nodes, args.cells)  # fmt: skip
+                args.nodes, args.cells, args.mobiflow_model)  # fmt: skip
         rows.append({"scenario": "benign", "seed": seed, **d})
         fa += d["false_alarms"]
         reports += d["cell_reports"]
