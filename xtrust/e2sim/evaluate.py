@@ -26,6 +26,7 @@ episode is a false alarm.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -88,9 +89,10 @@ def _time(value: Any) -> float:
 
 def _matches(ep: Episode, alert: Mapping[str, Any], t: float, grace_s: float) -> bool:
     end = ep.end if ep.end is not None else float("inf")
-    # from the switch-on: MobiFlow stamps whole seconds, so the record of the first
-    # action may carry a time before the step that made it
-    begin = ep.armed if ep.armed is not None else ep.start
+    # from the switch-on, in whole seconds: MobiFlow stamps whole seconds (it drops
+    # the fraction), so the record of the first action may carry a time before the
+    # step that made it, and before the switch-on when both fall in one second
+    begin = math.floor(ep.armed) if ep.armed is not None else ep.start
     if not begin <= t <= end + grace_s:
         return False
     ent = alert.get("entity") or {}

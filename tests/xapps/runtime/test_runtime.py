@@ -114,9 +114,15 @@ def test_evaluate_ue_level_episode_starts_at_the_first_attacked_ue() -> None:
     assert r["false_alarms"] == 0 and not r["episodes"][1]["detected"]
     late = evaluate(gt, [a("2/0", 107.0)], reports=100, period_s=1.0)["episodes"][0]
     assert late["delay_s"] == pytest.approx(3.3)
-    # before the switch-on an alert is no detection but a false alarm
+    # before the switch-on's second an alert is no detection but a false alarm
     early = evaluate(gt, [a("2/0", 99.0)], reports=100, period_s=1.0)
     assert not early["episodes"][0]["detected"] and early["false_alarms"] == 1
+    # switched on at 100.4 and acting at once: the record says 100
+    gt2 = [dict(e, time=e["time"] + 0.4) if e["time"] == 100.0 else e for e in gt]
+    gt2[1] = dict(gt2[1], time=100.5)
+    same_second = evaluate(gt2, [a("2/0", 100.0)], reports=100, period_s=1.0)
+    assert same_second["episodes"][0]["detected"] and same_second["false_alarms"] == 0
+    assert same_second["episodes"][0]["delay_s"] == 0.0
 
 
 def test_twin_policy_passes_verification() -> None:
