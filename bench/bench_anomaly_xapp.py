@@ -64,10 +64,11 @@ def proc_status(pid: int) -> dict[str, float]:
     return out
 
 
-def scored(http_port: int) -> float:
+def scored(http_port: int, what: str = "kpm") -> float:
     with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/metrics", timeout=5) as r:
         text = r.read().decode()
-    m = re.search(r'^xtrust_anomaly_reports_total\{input="kpm"\} ([0-9.e+]+)', text, re.M)
+    m = re.search(r'^xtrust_anomaly_reports_total\{input="' + what + r'"\} ([0-9.e+]+)',
+                  text, re.M)  # fmt: skip
     return float(m.group(1)) if m else 0.0
 
 
@@ -77,6 +78,12 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--json")
+    ap.add_argument(
+        "--ue-kpm",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the UE-level KPM path on or off (default: as the descriptor says)",
+    )
     args = ap.parse_args()
     if args.child:
         asyncio.run(child(args.child, args.cells))
@@ -112,6 +119,10 @@ def main() -> int:
                 port["port"] = free_port()
         desc["controls"]["cells"] = info["cells"]
         desc["controls"]["alerts"] = {"rmr": False}
+        if args.ue_kpm is not None:
+            desc["controls"]["kpm_ue"] = {**desc["controls"].get("kpm_ue", {}),
+                                          "enabled": args.ue_kpm}  # fmt: skip
+        ue_on = bool(desc["controls"].get("kpm_ue", {}).get("enabled"))
         config = work / "config-file.json"
         config.write_text(json.dumps(desc))
         env = {**os.environ, "XTRUST_LOG_LEVEL": "ERROR"}
@@ -129,15 +140,28 @@ def main() -> int:
                     break
             except OSError:
                 continue
-        s0, p0, t0 = scored(http), proc_status(xapp.pid), time.monotonic()
+        s0, u0, p0, t0 = (
+            scored(http),
+            scored(http, "kpm_ue"),
+            proc_status(xapp.pid),
+            time.monotonic(),
+        )
         time.sleep(args.seconds)
-        s1, p1, t1 = scored(http), proc_status(xapp.pid), time.monotonic()
+        s1, u1, p1, t1 = (
+            scored(http),
+            scored(http, "kpm_ue"),
+            proc_status(xapp.pid),
+            time.monotonic(),
+        )
         rate = (s1 - s0) / (t1 - t0)
+        ue_rate = (u1 - u0) / (t1 - t0)
         cpu = (p1["cpu_s"] - p0["cpu_s"]) / (t1 - t0)
-        result = {"cells": args.cells, "reports_per_s": rate, "cpu_per_s": cpu,
-                  "rss_mb": p1["VmRSS"], "peak_rss_mb": p1["VmHWM"]}  # fmt: skip
-        print(f"anomaly xApp, {args.cells} cells x 1 s KPM reports: {rate:,.0f} reports/s "
-              f"scored, CPU {cpu:.2f} s/s, resident {p1['VmRSS']:.0f} MB "
+        result = {"cells": args.cells, "reports_per_s": rate, "ue_reports_per_s": ue_rate,
+                  "ue_kpm": ue_on, "cpu_per_s": cpu, "rss_mb": p1["VmRSS"],
+                  "peak_rss_mb": p1["VmHWM"]}  # fmt: skip
+        print(f"anomaly xApp, {args.cells} cells x 1 s KPM reports, UE-level "
+              f"{'on' if ue_on else 'off'}: {rate:,.0f} cell reports/s and {ue_rate:,.0f} UE "
+              f"reports/s scored, CPU {cpu:.2f} s/s, resident {p1['VmRSS']:.0f} MB "
               f"(peak {p1['VmHWM']:.0f} MB); goal < 200 MB: "
               f"{'met' if p1['VmHWM'] < 200 else 'NOT met'}")  # fmt: skip
         if args.json:

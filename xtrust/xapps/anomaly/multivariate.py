@@ -50,7 +50,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import chi2  # type: ignore[import-untyped]
 
 from xtrust.errors import ConfigError, InputError
 
@@ -120,9 +119,13 @@ class MvConfig:
 
     def thresholds(self) -> np.ndarray:
         """Squared-distance thresholds by degrees of freedom (index 0: never reached)."""
+        # scipy only here: importing it costs ~30 MB, an xApp without this detector
+        # should not pay for it
+        from scipy.special import chdtri  # type: ignore[import-untyped]
+
         out = np.full(_NF + 1, np.inf)
         for dof in range(1, _NF + 1):
-            out[dof] = float(chi2.isf(self.p_value, dof))
+            out[dof] = float(chdtri(dof, self.p_value))
         return out
 
 
