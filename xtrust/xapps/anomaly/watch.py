@@ -19,7 +19,7 @@ A rule that judges an absence ("identity disclosed, *never* authenticated")
 would fire on a procedure still under way, and so might the model, so
 its hits count only once the stream has moved ``settle_s`` seconds past their
 evidence (:attr:`MobiflowWatch.SETTLE_S`). Every hit is reported once per
-(class, cell, UE).
+(class, cell, UE), and a model hit not at all for a UE a rule has named.
 """
 
 from __future__ import annotations
@@ -74,6 +74,7 @@ class MobiflowWatch:
         self.model = model
         self.model_every_s = model_every_s
         self.seen: set[tuple[str, int, int]] = set()
+        self._named: set[tuple[int, int]] = set()  # (cell, UE) a rule has alerted
         self.new = 0
         self.pending = False
         self._model_at: float | None = None  # stream time of the last model snapshot
@@ -133,9 +134,14 @@ class MobiflowWatch:
             rec = self.record(ev)
             key = (hit.attack_class, rec.nr_cell_id if rec else -1,
                    rec.gnb_cu_ue_f1ap_id if rec else int(ev.get("rnti", -1)))  # fmt: skip
-            if key not in self.seen:
-                self.seen.add(key)
-                out.append(hit)
+            if key in self.seen:
+                continue
+            if hit.attack_class == UNKNOWN_ANOMALY and key[1:] in self._named:
+                continue  # a rule has named what this UE does: the model adds nothing
+            self.seen.add(key)
+            if hit.attack_class != UNKNOWN_ANOMALY:
+                self._named.add(key[1:])
+            out.append(hit)
         return out
 
     def record(self, ev: Mapping[str, Any]) -> UeRecord | None:
