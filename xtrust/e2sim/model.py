@@ -135,7 +135,7 @@ CELL_MEAS_NAMES = (
     "RRU.PrbAvailUl", "RRU.PrbTotDl", "RRU.PrbTotUl", "RRC.ConnEstabAtt", "RRC.ConnEstabSucc",
     "RRC.ConnEstabFailCause.NetworkReject", "RRC.ConnEstabFailCause.NoReply",
     "RRC.ConnMean", "RRC.ConnMax", "MM.HoExeIntraReq", "MM.HoExeIntraSucc",
-    "DRB.RlcSduDelayDl", *CQI_DIST_NAMES, *SINR_DIST_NAMES,
+    "DRB.RlcSduDelayDl", "DRB.MeanActiveUeDl", *CQI_DIST_NAMES, *SINR_DIST_NAMES,
 )  # fmt: skip
 
 #: every name :meth:`Cell.ue_measurements` returns per UE, in order
@@ -318,6 +318,7 @@ class Cell:
     thp_dl_kbps: float = 0.0
     thp_ul_kbps: float = 0.0
     delay_dl_ms: float = 0.0
+    active_dl: int = 0  # UEs with DL data in the last step
     now: float = 0.0  # time of the last step
 
     def __post_init__(self) -> None:
@@ -649,6 +650,7 @@ class Cell:
             need_ul = n_prb
         self.prb_dl = need_dl
         self.prb_ul = need_ul
+        self.active_dl = active
         self.thp_dl_kbps = thp_dl / active if active else 0.0
         self.thp_ul_kbps = thp_ul / active if active else 0.0
         rho = min(0.98, need_dl / n_prb) if n_prb else 0.98
@@ -695,6 +697,7 @@ class Cell:
             "MM.HoExeIntraReq": self.handed_over,
             "MM.HoExeIntraSucc": self.handed_over - self.ho_failed,
             "DRB.RlcSduDelayDl": round(self.delay_dl_ms, 2),
+            "DRB.MeanActiveUeDl": self.active_dl,
         }
         out.update(zip(CQI_DIST_NAMES, self._cqi_hist, strict=True))
         out.update(zip(SINR_DIST_NAMES, self._sinr_hist, strict=True))

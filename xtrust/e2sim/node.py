@@ -65,7 +65,7 @@ _MEAN = {"DRB.UEThpDl", "DRB.UEThpUl", "DRB.RlcSduDelayDl", "RRU.PrbTotDl", "RRU
 #: the mean of the model's steps since the report before, not the last step's value
 _PERIOD_MEAN = frozenset({
     "DRB.UEThpDl", "DRB.UEThpUl", "DRB.RlcSduDelayDl", "RRU.PrbTotDl", "RRU.PrbTotUl",
-    "RRU.PrbUsedDl", "RRU.PrbUsedUl", "RRC.ConnMean",
+    "RRU.PrbUsedDl", "RRU.PrbUsedUl", "RRC.ConnMean", "DRB.MeanActiveUeDl",
 })  # fmt: skip
 _STEPS = "#steps"  # the steps counted into a cell's running totals
 #: of those, means over the steps that had a sample (a UE with data): an idle step

@@ -52,6 +52,7 @@ def report(rng: random.Random, *, prb: float = 30.0, cqi: float = 9.0, sinr: flo
         "RRC.ConnEstabFailCause.NetworkReject": 0,
         "RRC.ConnEstabFailCause.NoReply": 0,
         "RRC.ConnMean": ues,
+        "DRB.MeanActiveUeDl": ues,
     }
     cq = [0] * 16
     sn = [0] * len(SINR_DIST_NAMES)
@@ -166,6 +167,30 @@ def test_classify_rules() -> None:
     assert classify(with_(att=9, succ=9, conn=10), 20, 20, 100, 3) == "ue-flood"
     assert classify(with_(conn=10, prb_dl=4), 0, 0, 60, 3) == "ue-flood"
     assert classify(with_(prb_dl=9), 0, 0, 60, 3) == UNKNOWN_KPM
+    # where active UEs (with data) are reported, they tell a flood from a storm, also
+    # in a saturated cell, where the two otherwise look alike
+    storm = with_(att=8, succ=8, conn=7, active=0.5)
+    assert classify(storm, 110, 110, 95, 3) == "ue-flood"  # without the feature
+    assert classify(storm, 110, 110, 95, 3, active=True) == "signalling-storm"
+    flood = with_(att=4, succ=4, conn=5, active=6)
+    assert classify(flood, 17, 17, 100, 3, active=True) == "ue-flood"
+    assert classify(with_(sinr=-8, active=6), 1, 1, 20, 3, active=True) == "jamming"
+
+
+def test_cell_measurements_follow_what_the_node_offers() -> None:
+    from types import SimpleNamespace
+
+    from xtrust.e2sim.node import ran_functions
+    from xtrust.xapps.anomaly.app import KPM_MEASUREMENTS, _cell_measurements
+
+    def node(functions: list[SimpleNamespace]) -> SimpleNamespace:
+        return SimpleNamespace(gnb=SimpleNamespace(ran_functions=functions))
+
+    fns = [SimpleNamespace(ran_function_id=f.id, ran_function_definition=f.definition.hex())
+           for f in ran_functions()]  # fmt: skip
+    wanted = [*KPM_MEASUREMENTS, "Not.A.Measurement"]
+    assert _cell_measurements(node(fns), 2, wanted) == list(KPM_MEASUREMENTS)
+    assert _cell_measurements(node([]), 2, wanted) == wanted  # the node does not say
 
 
 def test_bad_config_is_a_config_error() -> None:

@@ -86,6 +86,7 @@ DESCRIPTOR = Path(__file__).with_name("config-file.json")
 KPM_MEASUREMENTS = (
     "DRB.UEThpDl", "RRU.PrbTotDl", "RRC.ConnEstabAtt", "RRC.ConnEstabSucc",
     "RRC.ConnEstabFailCause.NetworkReject", "RRC.ConnEstabFailCause.NoReply", "RRC.ConnMean",
+    "DRB.MeanActiveUeDl",
     *(f"CARR.WBCQIDist.Bin{i}.Bin1.Bin1" for i in range(16)),
     *(f"MR.NRScSSSINR.Bin{i}" for i in range(1, 9)),
 )  # fmt: skip
@@ -376,8 +377,9 @@ class AnomalyXApp(XApp):
                             self.count("ue_level_not_offered")
                             self.log.warning("%s offers none of %s at UE level: per-UE "
                                              "detection off there", name, UE_MEASUREMENTS)  # fmt: skip
+                    cell_meas = _cell_measurements(info, function, meas)
                     for cell in cells or (None,):
-                        await self._subscribe(name, function, meas, period, plmn, cell)
+                        await self._subscribe(name, function, cell_meas, period, plmn, cell)
                         if ue_meas:
                             await self._subscribe_ue(name, function, ue_meas, period, plmn, cell)
             except XTrustError as exc:
@@ -746,6 +748,30 @@ def _ue_number(ue_id: Any) -> int:
     raise ValueError(f"UE ID without a number: {ue_id!r}")
 
 
+def _offered(info: Any, function: int, style: int, wanted: Iterable[str]) -> list[str] | None:
+    """Of ``wanted``, the names ``info``'s node offers in REPORT ``style``; None when its
+    RAN function definition does not list the style or cannot be read."""
+    with contextlib.suppress(AttributeError, ValueError, TypeError, XTrustError):
+        for f in info.gnb.ran_functions:
+            if int(f.ran_function_id) != function:
+                continue
+            definition = kpm.KpmRanFunctionDefinition.decode(
+                bytes.fromhex(f.ran_function_definition))  # fmt: skip
+            found = definition.report_style(style)
+            if found is None:
+                break
+            offered = {m.name for m in found.meas}
+            return [m for m in wanted if m in offered]
+    return None
+
+
+def _cell_measurements(info: Any, function: int, wanted: list[str]) -> list[str]:
+    """The cell-level names to ask for: those of ``wanted`` the node offers in style 1
+    (a node asked for a name it does not measure may refuse the whole subscription);
+    all of them when it does not say, or offers none (then it refuses, and says why)."""
+    return _offered(info, function, 1, wanted) or wanted
+
+
 def _ue_measurements(info: Any, function: int) -> tuple[str, ...]:
     """The per-UE detector's measurements to ask ``info``'s node for at UE level.
 
@@ -754,18 +780,8 @@ def _ue_measurements(info: Any, function: int) -> tuple[str, ...]:
     when it does not list that style or cannot be read, all of them (a node that
     cannot serve the subscription refuses it).
     """
-    with contextlib.suppress(AttributeError, ValueError, TypeError, XTrustError):
-        for f in info.gnb.ran_functions:
-            if int(f.ran_function_id) != function:
-                continue
-            definition = kpm.KpmRanFunctionDefinition.decode(
-                bytes.fromhex(f.ran_function_definition))  # fmt: skip
-            style = definition.report_style(UE_LEVEL_STYLE)
-            if style is None:
-                break
-            offered = {m.name for m in style.meas}
-            return tuple(m for m in UE_MEASUREMENTS if m in offered)
-    return UE_MEASUREMENTS
+    offered = _offered(info, function, UE_LEVEL_STYLE, UE_MEASUREMENTS)
+    return UE_MEASUREMENTS if offered is None else tuple(offered)
 
 
 def _served_cells(info: Any) -> list[int]:

@@ -12,6 +12,7 @@ or any dict with some of those names) is reduced to a few features:
 ``succ``      log(1 + ``RRC.ConnEstabSucc``)
 ``fail``      log(1 + ``RRC.ConnEstabFailCause.NetworkReject`` + ``...NoReply``)
 ``conn``      log(1 + ``RRC.ConnMean``)
+``active``    log(1 + ``DRB.MeanActiveUeDl``): UEs with DL data (where reported)
 ============ =================================================================
 
 A feature whose measurements are missing (or a distribution with fewer than
@@ -38,10 +39,13 @@ deviations match no attack class alerts only from ``unknown_threshold``.
 
 The attack class comes from which features moved and which way
 (:func:`classify`): ``jamming`` (SINR or CQI down), ``fake-bs`` (setup attempts
-and failures up, few successes), ``ue-flood`` (connected UEs well up, with PRB use up
-or saturated, or per-UE throughput moved; or connected UEs and attaches up together in
-a busy cell), ``signalling-storm`` (attempts and successes up, PRB
-use not up); anything else is :data:`UNKNOWN_KPM`.
+and failures up, few successes); where the node reports active UEs, connections
+that carry data tell the two floods apart: ``ue-flood`` (active and connected UEs
+up) and ``signalling-storm`` (attempts and successes up, active UEs not); without
+it, ``ue-flood`` (connected UEs well up, with PRB use up or saturated, or per-UE
+throughput moved; or connected UEs and attaches up together in a busy cell) and
+``signalling-storm`` (attempts and successes up, PRB use not up); anything else
+is :data:`UNKNOWN_KPM`.
 
 The hot path (:meth:`CellDetector.update`) allocates nothing for a report that
 raises no alert: state lives in preallocated lists, persistence in a bit mask.
@@ -68,16 +72,16 @@ __all__ = [
 ]
 
 #: feature names, in the order of the state lists
-FEATURES = ("thp_dl", "prb_dl", "cqi", "sinr", "att", "succ", "fail", "conn")
-THP, PRB, CQI, SINR, ATT, SUCC, FAIL, CONN = range(len(FEATURES))
+FEATURES = ("thp_dl", "prb_dl", "cqi", "sinr", "att", "succ", "fail", "conn", "active")
+THP, PRB, CQI, SINR, ATT, SUCC, FAIL, CONN, ACTIVE = range(len(FEATURES))
 _NF = len(FEATURES)
 #: smallest robust scale per feature (log features: ~15-40 %; CQI
 #: and SINR: a fraction of a bin)
-SCALE_FLOOR = (0.15, 0.15, 0.3, 0.3, 0.35, 0.35, 0.35, 0.08)
+SCALE_FLOOR = (0.15, 0.15, 0.3, 0.3, 0.35, 0.35, 0.35, 0.08, 0.08)
 #: the direction in which each feature moves under attack (+1 up, -1 down): only
 #: deviations that way count towards the score (fewer UEs, better radio or more
 #: throughput per UE are changes, not threats)
-ATTACK_SIGN = (-1.0, 1.0, -1.0, -1.0, 1.0, 1.0, 1.0, 1.0)
+ATTACK_SIGN = (-1.0, 1.0, -1.0, -1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
 UNKNOWN_KPM = "unknown-kpm"
 #: a CQI or SINR distribution with fewer reports than this is not judged (too noisy)
 MIN_DIST_REPORTS = 3
@@ -153,16 +157,22 @@ class Alert:
 
 
 def classify(z: list[float], raw_att: float, raw_succ: float, prb_pct: float,
-             deviate: float) -> str:  # fmt: skip
+             deviate: float, *, active: bool = False) -> str:  # fmt: skip
     """The attack class from the signed z-scores (in :data:`FEATURES` order).
 
     ``raw_att`` / ``raw_succ``: this report's RRC setup attempts and successes;
-    ``prb_pct``: its DL PRB usage, % (saturation counts as PRB use up).
+    ``prb_pct``: its DL PRB usage, % (saturation counts as PRB use up);
+    ``active``: whether ``z[ACTIVE]`` (UEs with data) was scored.
     """
     if z[SINR] <= -deviate or z[CQI] <= -deviate:
         return "jamming"
     if z[FAIL] >= deviate and z[ATT] >= deviate and raw_succ < 0.5 * raw_att:
         return "fake-bs"
+    if active:  # new connections with data (a flood) or without (a storm)
+        if z[ACTIVE] >= deviate and z[CONN] >= deviate:
+            return "ue-flood"
+        if z[ATT] >= deviate and z[SUCC] >= deviate and z[ACTIVE] < deviate:
+            return "signalling-storm"
     prb_up = z[PRB] >= deviate or prb_pct >= SATURATED_PCT
     if z[CONN] >= 2.0 * deviate and (prb_up or z[THP] <= -deviate or z[THP] >= deviate):
         return "ue-flood"
@@ -250,6 +260,10 @@ class CellDetector:
         valid[CONN] = v is not None
         if v is not None:
             x[CONN] = _LOG1P(v)
+        v = get("DRB.MeanActiveUeDl")
+        valid[ACTIVE] = v is not None
+        if v is not None:
+            x[ACTIVE] = _LOG1P(v if v > 0 else 0.0)
 
     def update(self, t: float, m: Mapping[str, float | int]) -> Alert | None:
         """Score one report (and learn from it if it is not anomalous)."""
@@ -363,7 +377,8 @@ class CellDetector:
         raw_att = math.expm1(x[ATT]) if self.valid[ATT] else 0.0
         raw_succ = math.expm1(x[SUCC]) if self.valid[SUCC] else 0.0
         prb_pct = math.expm1(x[PRB]) if self.valid[PRB] else 0.0
-        label = classify(z, raw_att, raw_succ, prb_pct, cfg.deviate)
+        scored = self.valid[ACTIVE] and self.n_seen[ACTIVE] >= cfg.warmup
+        label = classify(z, raw_att, raw_succ, prb_pct, cfg.deviate, active=scored)
         return Alert(self.cell, t, score, label, devs)
 
 

@@ -54,6 +54,7 @@ import numpy as np
 from xtrust.errors import ConfigError, InputError
 
 from .kpm import (
+    ACTIVE,
     ATT,
     ATTACK_SIGN,
     CQI,
@@ -327,7 +328,8 @@ class BatchDetector:
             raw_att = math.expm1(xj[ATT]) if vj[ATT] else 0.0
             raw_succ = math.expm1(xj[SUCC]) if vj[SUCC] else 0.0
             prb_pct = math.expm1(xj[PRB]) if vj[PRB] else 0.0
-            label = classify(zj, raw_att, raw_succ, prb_pct, cfg.deviate)
+            label = classify(zj, raw_att, raw_succ, prb_pct, cfg.deviate,
+                             active=bool(sv[j, ACTIVE]))  # fmt: skip
             if label == UNKNOWN_KPM and score < cfg.unknown_score:
                 continue
             r = rows[j]
