@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from xtrust.e2sim.mobiflow import UeRecord
+import io
+import random
+
+from xtrust.e2sim import model
+from xtrust.e2sim.mobiflow import MobiflowWriter, UeRecord, records_of
+from xtrust.e2sim.model import Cell
 
 OAI = (2, 2, 0, 2)
 NONE = (0, 0, 0, 0)
@@ -59,3 +64,24 @@ def benign_attach(rnti: int = 100, *, t: float = 0.0, s_tmsi: int = 0) -> list[U
 
 def to_text(records: list[UeRecord], *, with_mobile_id: bool) -> str:
     return "".join(r.to_line(with_mobile_id=with_mobile_id) + "\n" for r in records)
+
+
+def simulate(seed: int, steps: int, *, spoof_at: int | None = None, downgrade: float = 0.0,
+             t0: float = 1_700_000_000.0) -> list[UeRecord]:  # fmt: skip
+    """Records of two neighbouring simulated cells of 10 UEs (the twin's model and writer)."""
+    out = io.StringIO()
+    writer = MobiflowWriter(out, seed=seed)
+    cells = [Cell(0x1A0 + i, i, random.Random(f"{seed}:{i}")) for i in range(2)]
+    for c in cells:
+        c.downgrade = downgrade
+        for _ in range(10):
+            c.add_ue()
+    model.connect_cells(cells)
+    writer.watch(cells)
+    for k in range(steps):
+        if k == spoof_at:
+            assert cells[0].spoof_tmsi(t0 + k, sorted(cells[0].ues)[0], back_off_s=3.0)
+        for c in cells:
+            c.step(t0 + k + 1, 1.0)
+    writer.close()
+    return records_of(out.getvalue())

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import io
-import random
 from pathlib import Path
 
 import pytest
 
-from xtrust.e2sim import model as sim
-from xtrust.e2sim.mobiflow import MobiflowWriter, UeRecord, records_of
-from xtrust.e2sim.model import Cell
+from xtrust.e2sim.mobiflow import UeRecord, records_of
 from xtrust.errors import InputError
 from xtrust.xapps.anomaly.detector import UNKNOWN_ANOMALY, MobiflowDetector, load_trace
 from xtrust.xapps.anomaly.sequence import NOVEL, SequenceModel, observations
 
-from .helpers import ATTACH, NONE, RELEASE, Builder, to_text
+from .helpers import ATTACH, NONE, RELEASE, Builder, simulate, to_text
 
 DATA = Path(__file__).parents[3] / ".." / "shared" / "data" / "mobiflow"
 needs_data = pytest.mark.skipif(
@@ -310,25 +306,6 @@ def test_real_attacks_flagged_by_the_model_alone(real: dict[str, list[UeRecord]]
 
 
 # --------------------------------------------------------------------------- simulated traces
-def simulate(seed: int, steps: int, *, spoof_at: int | None = None,
-             downgrade: float = 0.0) -> list[UeRecord]:  # fmt: skip
-    """Records of two neighbouring simulated cells of 10 UEs (the twin's model and writer)."""
-    out = io.StringIO()
-    writer = MobiflowWriter(out, seed=seed)
-    cells = [Cell(0x1A0 + i, i, random.Random(f"{seed}:{i}")) for i in range(2)]
-    for c in cells:
-        c.downgrade = downgrade
-        for _ in range(10):
-            c.add_ue()
-    sim.connect_cells(cells)
-    writer.watch(cells)
-    for k in range(steps):
-        if k == spoof_at:
-            assert cells[0].spoof_tmsi(T0 + k, sorted(cells[0].ues)[0], back_off_s=3.0)
-        for c in cells:
-            c.step(T0 + k + 1, 1.0)
-    writer.close()
-    return records_of(out.getvalue())
 
 
 @pytest.fixture(scope="module")

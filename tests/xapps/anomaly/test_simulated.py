@@ -2,36 +2,12 @@
 
 from __future__ import annotations
 
-import io
-import random
-
-from xtrust.e2sim import model
-from xtrust.e2sim.mobiflow import MobiflowWriter, records_of
-from xtrust.e2sim.model import Cell
 from xtrust.xapps.anomaly import MobiflowDetector, run_rules
 from xtrust.xapps.anomaly.mobiflow_rules import BLIND_DOS_TMSI, NULL_CIPHER_INTEGRITY
 
+from .helpers import simulate
+
 T0 = 1_700_000_000.0
-
-
-def simulate(seed: int, steps: int, *, spoof_at: int | None = None,
-             downgrade: float = 0.0) -> list:  # type: ignore[type-arg]  # fmt: skip
-    out = io.StringIO()
-    writer = MobiflowWriter(out, seed=seed)
-    cells = [Cell(0x1A0 + i, i, random.Random(f"{seed}:{i}")) for i in range(2)]
-    for c in cells:
-        c.downgrade = downgrade
-        for _ in range(10):
-            c.add_ue()
-    model.connect_cells(cells)
-    writer.watch(cells)
-    for k in range(steps):
-        if k == spoof_at:
-            assert cells[0].spoof_tmsi(T0 + k, sorted(cells[0].ues)[0], back_off_s=3.0)
-        for c in cells:
-            c.step(T0 + k + 1, 1.0)
-    writer.close()
-    return records_of(out.getvalue())
 
 
 def test_simulated_benign_traffic_fires_no_rule() -> None:
