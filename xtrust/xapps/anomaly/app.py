@@ -43,6 +43,7 @@ import contextlib
 import dataclasses
 import json
 import math
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -50,6 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from xtrust._fields import FieldChecker
 from xtrust.e2sim.mobiflow import SDL_CHANNEL, SDL_NAMESPACE, UeRecord, parse_line
 from xtrust.errors import ConfigError, XTrustError
 from xtrust.ric import mtypes
@@ -100,6 +102,20 @@ ALL_UES = kpm.TestCondition("cQI", "greaterthan", ("valueInt", -1))
 UE_LEVEL_STYLE = 4
 
 
+#: bounds that only keep a number finite (the config classes check their own ranges)
+_INT_MAX = sys.maxsize
+_FLOAT_MAX = sys.float_info.max
+
+
+def _typed(ctx: FieldChecker, value: Any, want: type, where: str) -> Any:
+    """``value`` checked as a value of ``want`` (bool, int, or any finite number)."""
+    if want is bool:
+        return ctx.boolean(value, where)
+    if want is int:
+        return ctx.integer(value, where, -_INT_MAX, _INT_MAX)
+    return ctx.number(value, where, -_FLOAT_MAX, _FLOAT_MAX)
+
+
 def ue_config(raw: Any, source: str = "anomaly xApp") -> tuple[bool, UeConfig]:
     """``controls.kpm_ue``: (enabled, the detector's :class:`~.ue.UeConfig`).
 
@@ -108,32 +124,14 @@ def ue_config(raw: Any, source: str = "anomaly xApp") -> tuple[bool, UeConfig]:
     :class:`~xtrust.errors.ConfigError` naming ``controls.kpm_ue.<field>``.
     """
     base = "controls.kpm_ue"
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, Mapping):
-        raise ConfigError("must be a mapping (enabled, and UeConfig fields)", field=base,
-                          source=source)  # fmt: skip
-    values = dict(raw)
-    enabled = values.pop("enabled", False)
-    if not isinstance(enabled, bool):
-        raise ConfigError("must be true or false", field=f"{base}.enabled", source=source)
-    fields = {f.name: f for f in dataclasses.fields(UeConfig)}
+    ctx = FieldChecker(source)
+    doc = ctx.mapping({} if raw is None else raw, base)
     defaults = UeConfig()
-    for name, value in values.items():
-        if name not in fields:
-            known = ", ".join(["enabled", *fields])
-            raise ConfigError(f"unknown field (known: {known})", field=f"{base}.{name}",
-                              source=source)  # fmt: skip
-        want = type(getattr(defaults, name))
-        if want is bool:
-            ok = isinstance(value, bool)
-        elif want is int:
-            ok = isinstance(value, int) and not isinstance(value, bool)
-        else:
-            ok = isinstance(value, int | float) and not isinstance(value, bool)
-            ok = ok and math.isfinite(value)
-        if not ok:
-            raise ConfigError(f"must be a {want.__name__}", field=f"{base}.{name}", source=source)
+    fields = {f.name for f in dataclasses.fields(UeConfig)}
+    ctx.unknown_keys(doc, base, {"enabled", *fields})
+    enabled = ctx.boolean(doc.get("enabled", False), f"{base}.enabled")
+    values = {name: _typed(ctx, value, type(getattr(defaults, name)), f"{base}.{name}")
+              for name, value in doc.items() if name != "enabled"}  # fmt: skip
     try:
         return enabled, UeConfig(**values)
     except ConfigError as exc:
@@ -155,41 +153,25 @@ def mobiflow_config(raw: Any, source: str = "anomaly xApp"
     ``controls.mobiflow.<field>``.
     """
     base = "controls.mobiflow"
-    doc = {} if raw is None else raw
-    if not isinstance(doc, Mapping):
-        raise ConfigError("must be a mapping", field=base, source=source)
-    known = {"file", "sdl", "namespace", "window", "memory", "benign", "model_margin",
-             "model_every_s"}  # fmt: skip
-    for name in doc:
-        if name not in known:
-            raise ConfigError(f"unknown field (known: {', '.join(sorted(known))})",
-                              field=f"{base}.{name}", source=source)  # fmt: skip
-
-    def number(name: str, default: float, lo: float, *, integer: bool = False) -> float:
-        value = doc.get(name, default)
-        ok = isinstance(value, int) if integer else isinstance(value, int | float)
-        if not ok or isinstance(value, bool) or not math.isfinite(value) or value < lo:
-            kind = "an integer" if integer else "a number"
-            raise ConfigError(f"must be {kind} >= {lo:g}", field=f"{base}.{name}", source=source)
-        return float(value)
-
-    window = int(number("window", 5000, 1, integer=True))
-    memory = int(number("memory", 100_000, 1, integer=True))
-    margin = number("model_margin", 2.0, 0.0)
-    every = number("model_every_s", 10.0, 0.1)
+    ctx = FieldChecker(source)
+    doc = ctx.mapping({} if raw is None else raw, base)
+    ctx.unknown_keys(doc, base, {"file", "sdl", "namespace", "window", "memory", "benign",
+                                 "model_margin", "model_every_s"})  # fmt: skip
+    window = ctx.integer(doc.get("window", 5000), f"{base}.window", 1, _INT_MAX)
+    memory = ctx.integer(doc.get("memory", 100_000), f"{base}.memory", 1, _INT_MAX)
+    margin = ctx.number(doc.get("model_margin", 2.0), f"{base}.model_margin", 0.0, _FLOAT_MAX)
+    every = ctx.number(doc.get("model_every_s", 10.0), f"{base}.model_every_s", 0.1, _FLOAT_MAX)
     benign = doc.get("benign") or []
     if isinstance(benign, str):
         benign = [benign]
     if not isinstance(benign, list) or not all(isinstance(b, str) for b in benign):
-        raise ConfigError("must be a path or a list of paths", field=f"{base}.benign",
-                          source=source)  # fmt: skip
+        raise ctx.err(f"{base}.benign", "must be a path or a list of paths")
     try:
         paths = expand_paths(benign)
     except XTrustError as exc:
-        raise ConfigError(exc.message, field=f"{base}.benign", source=source) from None
+        raise ctx.err(f"{base}.benign", exc.message) from None
     if benign and not paths:
-        raise ConfigError("no trace files (*.csv) in the paths given", field=f"{base}.benign",
-                          source=source)  # fmt: skip
+        raise ctx.err(f"{base}.benign", "no trace files (*.csv) in the paths given")
     watch = MobiflowWatch(window, memory=memory, model_every_s=every)
     return watch, paths, margin
 
