@@ -15,7 +15,7 @@ from xtrust.errors import ConfigError
 from xtrust.xapps.anomaly.alerts import AlertRecord
 from xtrust.xapps.anomaly.app import DESCRIPTOR, AnomalyXApp, mobiflow_config
 from xtrust.xapps.anomaly.detector import UNKNOWN_ANOMALY
-from xtrust.xapps.anomaly.mobiflow_rules import BLIND_DOS_TMSI, IDENTITY_EXTRACTION
+from xtrust.xapps.anomaly.mobiflow_rules import BLIND_DOS_TMSI, IDENTITY_EXTRACTION, run_rules
 from xtrust.xapps.anomaly.sequence import SequenceModel
 from xtrust.xapps.anomaly.watch import MobiflowWatch, model_hits
 
@@ -42,6 +42,9 @@ def test_blind_dos_on_a_ue_that_attached_long_ago() -> None:
     watch = MobiflowWatch(window=20)
     assert feed(watch, b.records) == [BLIND_DOS_TMSI]
     assert not any(r.rnti == 100 for r in watch.records)  # known from the memory only
+    (hit,) = run_rules(list(watch.records), memory=watch.memory)
+    held = watch.record(hit.evidence[0])  # the holder's record, found in the memory
+    assert held is not None and (held.rnti, held.s_tmsi) == (100, 123456)
     assert feed(watch, []) == []  # reported once
 
 

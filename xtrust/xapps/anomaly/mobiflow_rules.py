@@ -244,36 +244,21 @@ def rule_blind_dos_tmsi(ctxs: Sequence[Context],
         if not rec.s_tmsi:
             continue
         holder = holders.get(rec.s_tmsi)
-        if (
-            holder is None
-            and memory is not None
-            and rec.rrc_msg == SETUP_REQUEST
-            and ctx.fresh
-            and (anchor := memory.by_tmsi.get(rec.s_tmsi)) is not None
-            and (anchor.nr_cell_id, anchor.rnti) != (ctx.cell, ctx.rnti)
-            and ended.get((anchor.nr_cell_id, anchor.rnti), pos) >= pos
-        ):
+        held: UeRecord | None = None  # the first record of the active context holding it
+        if rec.rrc_msg == SETUP_REQUEST and ctx.fresh:
+            if holder is not None:
+                if holder is not ctx and not _released(holder, pos):
+                    held = next(r for r in holder.records if r.s_tmsi == rec.s_tmsi)
+            elif memory is not None and (anchor := memory.by_tmsi.get(rec.s_tmsi)):
+                key = (anchor.nr_cell_id, anchor.rnti)
+                if key != (ctx.cell, ctx.rnti) and ended.get(key, pos) >= pos:
+                    held = anchor
+        if held is not None:
             hits.append(RuleHit(
                 BLIND_DOS_TMSI,
-                f"S-TMSI {rec.s_tmsi} of the active context RNTI {anchor.rnti} presented by a "
+                f"S-TMSI {rec.s_tmsi} of the active context RNTI {held.rnti} presented by a "
                 f"new context RNTI {rec.rnti}",
-                (evidence_of(anchor, "s_tmsi", "gnb_cu_ue_f1ap_id"),
-                 evidence_of(rec, "s_tmsi", "gnb_cu_ue_f1ap_id")),
-            ))  # fmt: skip
-            continue
-        if (
-            rec.rrc_msg == SETUP_REQUEST
-            and ctx.fresh
-            and holder is not None
-            and holder is not ctx
-            and not _released(holder, pos)
-        ):
-            first = next(r for r in holder.records if r.s_tmsi == rec.s_tmsi)
-            hits.append(RuleHit(
-                BLIND_DOS_TMSI,
-                f"S-TMSI {rec.s_tmsi} of the active context RNTI {holder.rnti} presented by a "
-                f"new context RNTI {rec.rnti}",
-                (evidence_of(first, "s_tmsi", "gnb_cu_ue_f1ap_id"),
+                (evidence_of(held, "s_tmsi", "gnb_cu_ue_f1ap_id"),
                  evidence_of(rec, "s_tmsi", "gnb_cu_ue_f1ap_id")),
             ))  # fmt: skip
             continue

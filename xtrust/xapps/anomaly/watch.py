@@ -148,6 +148,7 @@ class MobiflowWatch:
         """The window's (or the memory's) record an evidence item names."""
         msg_id = ev.get("msg_id")
         found = next((r for r in reversed(self.records) if r.msg_id == msg_id), None)
-        if found is None:
-            found = next((r for r in self.memory.by_tmsi.values() if r.msg_id == msg_id), None)
+        if found is None:  # a remembered holder: its evidence names its S-TMSI
+            held = self.memory.by_tmsi.get(ev.get("s_tmsi", 0))
+            found = held if held is not None and held.msg_id == msg_id else None
         return found
