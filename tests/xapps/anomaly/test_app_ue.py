@@ -229,12 +229,16 @@ def test_twin_turns_the_ue_level_path_on_and_off(tmp_path: Path) -> None:
     from xtrust.e2sim.twin import TwinConfig, run_twin
 
     scenario = tmp_path / "flood.yaml"
-    scenario.write_text(FLOOD)
+    # the per-UE population needs 20 periods before the onset: at 12.5x the xApp has
+    # over 3 s of wall time to subscribe, even on a loaded machine
+    scenario.write_text(
+        FLOOD.replace("duration: 60", "duration: 75").replace("onset: 30", "onset: 45")
+    )
     seen = {}
     for on in (True, False):
         (tmp_path / f"run-{on}").mkdir()
         cfg = TwinConfig(scenario=str(scenario), xapps=("anomaly",), nodes=1, cells_per_node=1,
-                         ues_per_cell=10, speed=25.0, seed=1, ue_kpm=on,
+                         ues_per_cell=10, speed=12.5, seed=1, ue_kpm=on,
                          ground_truth=str(tmp_path / f"run-{on}" / "gt.jsonl"))  # fmt: skip
         r = asyncio.run(run_twin(cfg))
         det = r["detection"]
