@@ -31,7 +31,6 @@ class per 30 s episode, its ``realert_s`` default) and the UEs flagged.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 import sys
@@ -41,7 +40,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from eval_kpm import _aggregate, coloran_reports
+from eval_kpm import _aggregate, coloran_reports, full_rows
 
 from xtrust.e2sim.model import cqi_of_sinr
 from xtrust.xapps.anomaly.alerts import EpisodeGate
@@ -60,22 +59,11 @@ def _fail(message: str) -> int:
     return 2
 
 
-def _full_rows(path: Path) -> list[dict[str, str]]:
-    """The rows of a CSV file; the source cut the last line short: rows missing fields
-    (or with empty ones) are skipped."""
-    with path.open(newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        width = len(reader.fieldnames or ())
-        return [
-            r for r in reader if len(r) == width and all(v not in (None, "") for v in r.values())
-        ]
-
-
 # ------------------------------------------------------------------ cell level
 def native_cell_reports(path: Path) -> list[tuple[float, dict[str, float]]]:
     """Every 250 ms row of a bsN.csv as one report (eval_kpm's mapping), timed in s."""
     out = []
-    for row in _full_rows(path):
+    for row in full_rows(path):
         try:
             t = int(row["time"]) / 1000.0
             rep = _aggregate([row])
@@ -114,7 +102,7 @@ def ue_periods(ue_files: Iterable[Path], every: int = 1) -> list[UePeriod]:
     (a UE's measurements averaged over its slots in the period)."""
     slots: dict[int, dict[str, list[dict[str, float]]]] = {}
     for path in ue_files:
-        for row in _full_rows(path):
+        for row in full_rows(path):
             try:
                 if float(row["is_attached"]) != 1.0:
                     continue

@@ -101,10 +101,20 @@ def run_scenario(name: str, seed: int, config: KpmConfig, *, duration: float | N
             "benign_reports": reports - in_windows, "reports": reports}  # fmt: skip
 
 
+def full_rows(path: Path) -> list[dict[str, str]]:
+    """The rows of a ColO-RAN CSV file; the source cut the last line short: rows missing
+    fields (or with empty ones) are skipped."""
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        width = len(reader.fieldnames or ())
+        return [
+            r for r in reader if len(r) == width and all(v not in (None, "") for v in r.values())
+        ]
+
+
 def coloran_reports(path: Path) -> list[dict[str, float]]:
-    """1 s reports of one bsN.csv (the last, possibly cut, line skipped)."""
-    lines = path.read_text(encoding="utf-8").splitlines()[:-1]
-    rows = list(csv.DictReader(lines))
+    """1 s reports of one bsN.csv (the cut last line skipped)."""
+    rows = full_rows(path)
     out: list[dict[str, float]] = []
     bucket: list[dict[str, str]] = []
     second = None
