@@ -53,10 +53,13 @@ class FieldChecker:
             raise self.err(where, f"{text!r} is not one of {', '.join(choices)}")
         return text
 
-    def integer(self, value: Any, where: str, lo: int, hi: int) -> int:
+    def integer(self, value: Any, where: str, lo: int, hi: int | None = None) -> int:
+        """An integer in ``lo..hi`` (no upper bound when ``hi`` is None)."""
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.err(where, f"must be an integer, not {show(value)}")
-        if not lo <= value <= hi:
+        if hi is None and value < lo:
+            raise self.err(where, f"{value} is out of range (at least {lo})")
+        if hi is not None and not lo <= value <= hi:
             raise self.err(where, f"{value} is out of range ({lo}..{hi})")
         return value
 
@@ -65,10 +68,13 @@ class FieldChecker:
             raise self.err(where, "must be a non-empty list")
         return tuple(self.integer(v, f"{where}[{i}]", lo, hi) for i, v in enumerate(value))
 
-    def number(self, value: Any, where: str, lo: float, hi: float) -> float:
+    def number(self, value: Any, where: str, lo: float, hi: float | None = None) -> float:
+        """A finite number in ``lo..hi`` (no upper bound when ``hi`` is None)."""
         if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
             raise self.err(where, f"must be a number, not {show(value)}")
-        if not lo <= value <= hi:
+        if hi is None and not (math.isfinite(value) and value >= lo):
+            raise self.err(where, f"{value} is out of range (a finite number, at least {lo})")
+        if hi is not None and not lo <= value <= hi:
             raise self.err(where, f"{value} is out of range ({lo}..{hi})")
         return float(value)
 

@@ -102,18 +102,13 @@ ALL_UES = kpm.TestCondition("cQI", "greaterthan", ("valueInt", -1))
 UE_LEVEL_STYLE = 4
 
 
-#: bounds that only keep a number finite (the config classes check their own ranges)
-_INT_MAX = sys.maxsize
-_FLOAT_MAX = sys.float_info.max
-
-
 def _typed(ctx: FieldChecker, value: Any, want: type, where: str) -> Any:
     """``value`` checked as a value of ``want`` (bool, int, or any finite number)."""
     if want is bool:
         return ctx.boolean(value, where)
     if want is int:
-        return ctx.integer(value, where, -_INT_MAX, _INT_MAX)
-    return ctx.number(value, where, -_FLOAT_MAX, _FLOAT_MAX)
+        return ctx.integer(value, where, -sys.maxsize)
+    return ctx.number(value, where, -math.inf)
 
 
 def ue_config(raw: Any, source: str = "anomaly xApp") -> tuple[bool, UeConfig]:
@@ -157,10 +152,10 @@ def mobiflow_config(raw: Any, source: str = "anomaly xApp"
     doc = ctx.mapping({} if raw is None else raw, base)
     ctx.unknown_keys(doc, base, {"file", "sdl", "namespace", "window", "memory", "benign",
                                  "model_margin", "model_every_s"})  # fmt: skip
-    window = ctx.integer(doc.get("window", 5000), f"{base}.window", 1, _INT_MAX)
-    memory = ctx.integer(doc.get("memory", 100_000), f"{base}.memory", 1, _INT_MAX)
-    margin = ctx.number(doc.get("model_margin", 2.0), f"{base}.model_margin", 0.0, _FLOAT_MAX)
-    every = ctx.number(doc.get("model_every_s", 10.0), f"{base}.model_every_s", 0.1, _FLOAT_MAX)
+    window = ctx.integer(doc.get("window", 5000), f"{base}.window", 1)
+    memory = ctx.integer(doc.get("memory", 100_000), f"{base}.memory", 1)
+    margin = ctx.number(doc.get("model_margin", 2.0), f"{base}.model_margin", 0.0)
+    every = ctx.number(doc.get("model_every_s", 10.0), f"{base}.model_every_s", 0.1)
     benign = doc.get("benign") or []
     if isinstance(benign, str):
         benign = [benign]
