@@ -279,3 +279,37 @@ def test_node_offers_cell_and_ue_level_reports() -> None:
     assert [m.name for m in cell.meas] == list(MEAS_NAMES)
     assert [m.name for m in ue.meas] == list(UE_MEAS_NAMES)
     assert (cell.action_format, ue.action_format, ue.message_format) == (1, 4, 3)
+
+
+def test_ue_level_report_reads_its_own_period_end() -> None:
+    """When another subscription's report has run the model past a UE-level report's
+    period end, the UE-level report still carries the UEs as they were at that end
+    (a real gNB measures over its own granularity period): without it, two periods'
+    arrivals could land in one report and none in the next."""
+    from xtrust.e2sim.node import E2Node as Node
+    from xtrust.e2sim.node import _Report as Report
+    from xtrust.ric.asn1.e2ap_messages import RicRequestId as Rid
+
+    def make() -> tuple[Node, Report]:
+        node = Node(7, "127.0.0.1", 1, n_cells=1, ues_per_cell=8, seed=9, start_time=1.7e9,
+                    step_ms=100)  # fmt: skip
+        report = Report(Rid(1, 1), 1, 1.0, ("DRB.UEThpDl", "CQI"), 1000, node.cells[0].cell_id,
+                        ue_level=True)  # fmt: skip
+        node.reports[(1, 1)] = report
+        report.due = 1.7e9 + 1.0
+        return node, report
+
+    ahead, report = make()
+    ahead.advance_to(1.7e9 + 3.0)  # the cell-level report ran the model on
+    steady, ref = make()
+    seen = []
+    for end in (1.0, 2.0, 3.0):
+        steady.advance_to(1.7e9 + end)
+        expected = steady._ue_values_at(ref, 1.7e9 + end)
+        assert expected == steady.ue_values(ref)
+        got = ahead._ue_values_at(report, 1.7e9 + end)
+        assert got == expected
+        seen.append(expected)
+    assert seen[0] != seen[-1]  # the UEs did change meanwhile
+    assert ahead.ue_values(report) == expected
+    assert ahead._ue_values_at(report, 1.7e9 + 1.0) == ahead.ue_values(report)  # no snapshot

@@ -17,6 +17,7 @@ import dataclasses
 import functools
 import random
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -159,6 +160,12 @@ class _Report:
     sn: int = 0
     #: (cell, counter) -> the cell's running total when this report last read it
     seen: dict[tuple[int, str], float] = field(default_factory=dict)
+    #: UE-level reports: the simulated time of the next period end (None: not started)
+    #: and the UE values taken at period ends the report has not sent yet
+    due: float | None = None
+    snaps: deque[tuple[float, list[tuple[int, dict[str, float | int]]]]] = field(
+        default_factory=lambda: deque(maxlen=8)
+    )
 
     def __post_init__(self) -> None:
         #: (name, is a counter) of each distinct measurement
@@ -349,6 +356,8 @@ class E2Node:
         next_at = loop.time() + wall_period
         # the report's own simulated clock: deterministic whatever the wall clock does
         sim_t = self._grid(self.sim_now) + report.period
+        if report.ue_level:
+            report.due = sim_t
         while True:
             await asyncio.sleep(max(0.0, next_at - loop.time()))
             next_at += wall_period
@@ -374,7 +383,7 @@ class E2Node:
                     records=(tuple(values.get(n) for n in report.meas),),
                     meas_names=report.meas, granul_period_ms=report.granul_ms,
                 ))
-                for ue, values in self.ue_values(report)
+                for ue, values in self._ue_values_at(report, sim_t)
             ))  # fmt: skip
             if not message.reports:
                 return None
@@ -420,6 +429,13 @@ class E2Node:
                         totals[count] += 1
                 totals[_STEPS] += 1
                 self.snapshot[cell.cell_id] = snap
+            for report in self.reports.values():
+                # a UE-level report reads its UEs at its own period end, even when the
+                # model has run past it for another subscription's report meanwhile
+                due = report.due
+                if due is not None and due <= self.sim_now + 0.5 * self.step_s:
+                    report.snaps.append((due, self.ue_values(report)))
+                    report.due = due + report.period
 
     def report_values(self, report: _Report) -> dict[str, float | int]:
         """Cell (or node) values for a report: gauges now, counters since its last report."""
@@ -492,6 +508,17 @@ class E2Node:
             totals = self.totals.get(cid)
             if totals is not None:
                 report.seen[(cid, _STEPS)] = totals[_STEPS]
+
+    def _ue_values_at(self, report: _Report, sim_t: float
+                      ) -> list[tuple[int, dict[str, float | int]]]:  # fmt: skip
+        """The UE values of ``report`` taken at its period end ``sim_t`` (now if none was)."""
+        snaps = report.snaps
+        found = None
+        while snaps and snaps[0][0] <= sim_t + 1e-6:
+            found = snaps.popleft()
+        if found is not None and abs(found[0] - sim_t) <= 1e-6:
+            return found[1]
+        return self.ue_values(report)
 
     def ue_values(self, report: _Report) -> list[tuple[int, dict[str, float | int]]]:
         """(UE, values) of every UE that matches the report's conditions (format 4)."""
