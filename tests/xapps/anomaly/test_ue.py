@@ -8,7 +8,14 @@ import random
 import pytest
 
 from xtrust.errors import ConfigError
-from xtrust.xapps.anomaly.ue import UE_FLOOD, UeAlert, UeConfig, UeDetector
+from xtrust.xapps.anomaly.ue import (
+    UE_FLOOD,
+    UeAlert,
+    UeConfig,
+    UeDetector,
+    arrival_tail,
+    poisson_sf,
+)
 
 
 def ue_report(rng: random.Random, level: float, *, prb: float = 2.0) -> dict[str, float | int]:
@@ -104,6 +111,66 @@ def test_ordinary_churn_in_a_small_cell_is_no_surge() -> None:
                 pop.arrive(rng.uniform(7.0, 7.5))
         alerts += det.update(float(p), "c", pop.step())
     assert len(pop.ues) == 17 and alerts == []
+
+
+def _flood_first_alert(config: UeConfig) -> tuple[int | None, set[int]]:
+    """A cell whose UE count swings (10 UEs coming and going fast, then a long busy
+    spell) takes a flood of 12 UEs per period: the period of the first alert."""
+    rng = random.Random(11)
+    det = UeDetector(config)
+    pop = Population(rng, 14, session=8.0)
+    for p in range(400):
+        assert det.update(float(p), "c", pop.step()) == []
+    first = None
+    flood: set[int] = set()
+    for p in range(400, 406):
+        flood |= {pop.arrive(rng.uniform(6.5, 7.5)) for _ in range(12)}
+        alerts = det.update(float(p), "c", pop.step())
+        if alerts and first is None:
+            first = p
+        assert {a.ue for a in alerts} <= flood | set(pop.ues)
+    return first, flood
+
+
+def test_an_arrival_surge_alerts_the_flood_in_its_first_period() -> None:
+    first, _ = _flood_first_alert(UeConfig(seasonal=False))
+    assert first == 400
+    # without the arrival test the count's level needs periods to climb far enough
+    late, _ = _flood_first_alert(UeConfig(seasonal=False, arrival_p=1e-300))
+    assert late is None or late >= 402
+
+
+def test_bursty_benign_arrivals_widen_the_arrival_law() -> None:
+    """Arrivals in batches of 8 (a train pulls in) are surges at first, and none once
+    the cell has seen enough of them: their dispersion (variance / mean), learnt
+    winsorised, widens the law; a plain Poisson law would keep them surges."""
+    rng = random.Random(12)
+    det = UeDetector(UeConfig(seasonal=False))
+    pop = Population(rng, 10, session=0.0)
+    alerts: list[UeAlert] = []
+    for p in range(3000):
+        if p > 50 and rng.random() < 0.1:
+            for _ in range(8):
+                pop.arrive()
+                del pop.ues[min(pop.ues)]
+        alerts += det.update(float(p), "c", pop.step())
+    assert alerts  # the first trains were surges
+    assert max(a.time for a in alerts) < 500
+    st = det.cells["c"]
+    assert st.avar > 2 * st.amean  # overdispersed, as learnt
+    assert arrival_tail(8, st.amean, st.amean, 0.2) < 1e-6  # Poisson alone: a surge
+    assert arrival_tail(8, st.amean, st.avar, 0.2) > 1e-3
+
+
+def test_poisson_tail() -> None:
+    for lam in (0.05, 0.7, 3.0, 40.0):
+        assert poisson_sf(0, lam) == 1.0
+        assert poisson_sf(1, lam) == pytest.approx(-math.expm1(-lam), rel=1e-9)
+        assert poisson_sf(2, lam) == pytest.approx(1 - math.exp(-lam) * (1 + lam), rel=1e-9)
+    assert poisson_sf(11, 1.0) == pytest.approx(1.0047766e-08, rel=1e-6)
+    # the floor: a cell that never saw an arrival still needs several at once
+    assert arrival_tail(3, 0.0, 0.0, 0.2) > 1e-3
+    assert arrival_tail(8, 0.0, 0.0, 0.2) < 1e-6
 
 
 def test_a_hog_extreme_for_itself_and_its_cell_is_flagged() -> None:
@@ -205,6 +272,7 @@ def test_malformed_and_missing_measurements_are_skipped() -> None:
 
 def test_bad_config_is_a_config_error() -> None:
     for kw in ({"alpha": 0.0}, {"k": 3, "n": 2}, {"threshold": -1.0}, {"evict_after": 0},
-               {"season_bins": 0}, {"max_flagged": 2.0}, {"hold": 2}):  # fmt: skip
+               {"season_bins": 0}, {"max_flagged": 2.0}, {"hold": 2}, {"arrival_p": 0.0},
+               {"arrival_p": 1.0}, {"arrival_floor": 0.0}):  # fmt: skip
         with pytest.raises(ConfigError):
             UeConfig(**kw)

@@ -52,12 +52,26 @@ as a signalling storm's connections, do not count); a period ``surge`` robust
 scales above it starts a surge. The scale is at least the Poisson spread of the usual
 count (independent arrivals and departures: sd sqrt(N) UEs), so that ordinary
 churn in a cell of a few UEs (10 -> 17 UEs in a few seconds happens) is no
-surge. During a surge a UE first reported since (or just before) its start whose
-traffic z against the (pre-surge) population reaches ``surge_z`` is flagged too
-(scored at the threshold); neither the population nor the UE-count baseline
-learns during a surge. Benign UEs that happen to arrive during a flood with
-above-median traffic are flagged as well: that is the price (see
-``bench/eval_multivariate.py``).
+surge. A level surge needs the count to have climbed, which takes periods in a
+cell whose UE count already swings (a flood into a saturated cell: 14 -> 19 ->
+33 -> 49 UEs, 1.2, 3.3, 4.8 scales). The other sign comes at once: *arrivals*,
+UEs first reported in this period or the one before that carry traffic for the
+first time. Per cell, an EW mean and variance of arrivals per period (from the
+cell's second period on); a period whose arrivals have a tail probability of
+at most ``arrival_p`` under a quasi-Poisson law with that mean (at least
+``arrival_floor``) and dispersion (variance / mean, at least 1) is an *arrival
+surge* (a flood of 20 UEs/s into a cell whose UEs arrive at 1-2 per second: 11
+or 17 arrivals in one period, tail below 1e-8). During a surge a UE first
+reported since (or just before) its start whose traffic z against the
+(pre-surge) population reaches ``surge_z`` is flagged too (scored at the
+threshold), and in an arrival surge it alerts at once, without waiting for
+``k`` of ``n`` (the evidence is the surge, already rarer than ``arrival_p``);
+neither the population nor the UE-count baseline learns during a surge. The
+arrival law learns every period, winsorised at :data:`ARRIVAL_WINSOR` standard
+deviations: a flood moves it a little; a benign burst that recurs (a train
+pulling in) widens it until it is no surge. Benign UEs that happen to arrive
+during a flood with above-median traffic are flagged as well: that is the
+price (see ``bench/eval_multivariate.py``).
 
 **Idle UEs and held levels.** A throughput of 0 is a UE that had no data in the
 period (TS 28.552 measures UE throughput over data bursts): no sample, so a UE
@@ -88,7 +102,7 @@ from xtrust.errors import ConfigError
 from .kpm import Deviation
 
 __all__ = ["FEATURES", "TRAFFIC", "UE_FLOOD", "UE_MEASUREMENTS", "UeAlert", "UeConfig",
-           "UeDetector"]  # fmt: skip
+           "UeDetector", "arrival_tail", "poisson_sf"]  # fmt: skip
 
 #: the UE-level KPM measurements the detector reads (what the xApp subscribes to)
 UE_MEASUREMENTS = ("DRB.UEThpDl", "DRB.UEThpUl", "RRU.PrbUsedDl", "CQI")
@@ -101,6 +115,8 @@ TRAFFIC = (THP_DL, THP_UL)
 #: smallest robust scale per feature (log features ~25 %, share 2 points, CQI 1)
 SCALE_FLOOR = (0.25, 0.25, 0.25, 2.0, 1.0)
 UE_FLOOD = "ue-flood"
+#: arrivals are learnt clipped at this many standard deviations above their mean
+ARRIVAL_WINSOR = 5.0
 # slots of a UE's state array: medians, MADs, values learnt per feature, then these
 _MED = 0
 _MAD = _NF
@@ -109,7 +125,8 @@ _LAST = 3 * _NF  # period counter of its cell when last reported
 _BITS = _LAST + 1  # persistence bits
 _FIRST = _LAST + 2  # period counter of its cell when first reported
 _RUN = _LAST + 3  # reports flagged in a row
-UE_SLOTS = _RUN + 1
+_TRAF = _LAST + 4  # 1.0 once it has reported traffic
+UE_SLOTS = _TRAF + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +146,10 @@ class UeConfig:
     surge: float = 4.0
     #: during a surge, a UE that arrived with it is flagged from this population z
     surge_z: float = 0.5
+    #: an arrival surge: arrivals with traffic this unlikely under the cell's usual rate
+    arrival_p: float = 1e-6
+    #: the smallest arrival rate (UEs per period) the arrival test assumes
+    arrival_floor: float = 0.2
     #: a UE flagged in this many reports in a row has its level learnt anyway (it has
     #: been alerted on; a level held that long is its new normal, not a new event)
     hold: int = 30
@@ -151,6 +172,10 @@ class UeConfig:
         if self.threshold <= 0 or not 0.0 <= self.max_flagged <= 1.0:
             raise ConfigError("need threshold > 0, 0 <= max_flagged <= 1", field="threshold",
                               source=src)  # fmt: skip
+        if not 0.0 < self.arrival_p < 1.0:
+            raise ConfigError("must be in (0, 1)", field="arrival_p", source=src)
+        if self.arrival_floor <= 0:
+            raise ConfigError("must be above 0", field="arrival_floor", source=src)
         if self.hold < self.n:
             raise ConfigError(f"must be at least n ({self.n})", field="hold", source=src)
         if self.evict_after < 1 or self.max_ues < 1:
@@ -212,13 +237,16 @@ class _Season:
 
 
 class _CellState:
-    __slots__ = ("cmad", "cmean", "cn", "mad", "med", "n", "period", "season", "surge_from",
-                 "ues")  # fmt: skip
+    __slots__ = ("amean", "an", "avar", "cmad", "cmean", "cn", "mad", "med", "n", "period",
+                 "season", "surge_from", "ues")  # fmt: skip
 
     def __init__(self, bins: int) -> None:
         self.cmean = 0.0  # EW mean of log(1 + UEs reported)
         self.cmad = 0.0
         self.cn = 0
+        self.amean = 0.0  # EW mean and variance of arrivals with traffic per period
+        self.avar = 0.0
+        self.an = 0
         self.surge_from = 0  # period the current surge started (0: none)
         self.med = [0.0] * _NF
         self.mad = [0.0] * _NF
@@ -246,6 +274,32 @@ def _count_scale(cmean: float, cmad: float) -> float:
     n = math.expm1(cmean)
     poisson = math.sqrt(n) / (1.0 + n) if n > 0 else 1.0
     return max(1.25 * cmad, poisson, 0.1)
+
+
+def poisson_sf(k: int, lam: float) -> float:
+    """P(X >= k) for X Poisson with mean ``lam`` > 0 (the sum of the upper tail)."""
+    if k <= 0:
+        return 1.0
+    term = math.exp(k * math.log(lam) - lam - math.lgamma(k + 1.0))
+    total = 0.0
+    j = k
+    while term > 1e-300:
+        total += term
+        j += 1
+        term *= lam / j
+        if j > lam and term < total * 1e-12:
+            break
+    return min(1.0, total)
+
+
+def arrival_tail(arrivals: int, mean: float, var: float, floor: float) -> float:
+    """Tail probability of ``arrivals`` in a period under the quasi-Poisson law of the
+    usual arrivals (``mean``, ``var``): P(X >= arrivals / d) for X Poisson with
+    mean ``max(mean, floor) / d``, d = max(1, var / mean) the dispersion (bursty
+    arrivals widen the law rather than raise false surges)."""
+    lam = mean if mean > floor else floor
+    d = var / lam if var > lam else 1.0
+    return poisson_sf(math.ceil(arrivals / d), lam / d)
 
 
 def _features(m: Mapping[str, float | int], prb_total: float) -> list[float | None] | None:
@@ -342,10 +396,24 @@ class UeDetector:
         pop_ready = [st.n[f] >= cfg.pop_warmup for f in range(_NF)]
         # a surge of UEs with traffic (a flood attaches many at once; UEs without data,
         # such as a signalling storm's connections, pull nothing and do not count)
-        lc = math.log1p(sum(1 for _, x in rows if x[THP_DL] is not None or x[THP_UL] is not None))
-        surging = False
+        with_traffic = 0
+        arrivals = 0  # UEs of this period or the last that carry traffic for the first time
+        ues_state = st.ues
+        for ue, x in rows:
+            if x[THP_DL] is None and x[THP_UL] is None:
+                continue
+            with_traffic += 1
+            state = ues_state.get(ue)
+            if state is None or (state[_TRAF] == 0.0 and state[_FIRST] >= period - 1):
+                arrivals += 1
+        lc = math.log1p(with_traffic)
+        surging = arriving = False
         if st.cn >= cfg.pop_warmup:
             surging = (lc - st.cmean) / _count_scale(st.cmean, st.cmad) >= cfg.surge
+        if st.an >= cfg.pop_warmup and arrivals > st.amean:
+            tail = arrival_tail(arrivals, st.amean, st.avar, cfg.arrival_floor)
+            arriving = tail <= cfg.arrival_p
+            surging = surging or arriving
         if surging and not st.surge_from:
             st.surge_from = period
         elif not surging:
@@ -363,6 +431,8 @@ class UeDetector:
                 state = st.ues[ue] = array("d", [0.0] * UE_SLOTS)
                 state[_FIRST] = period
             state[_LAST] = period
+            if x[THP_DL] is not None or x[THP_UL] is not None:
+                state[_TRAF] = 1.0
             newcomer = surging and state[_FIRST] >= st.surge_from - 1
             zmax = -math.inf
             score = -math.inf  # over the features with an own baseline
@@ -391,7 +461,7 @@ class UeDetector:
             state[_BITS] = bits
             if hit:
                 flagged.add(ue)
-                if bits.bit_count() >= cfg.k:
+                if bits.bit_count() >= cfg.k or (arriving and newcomer):
                     devs = tuple(Deviation(FEATURES[f], x[f] + off[f], b + off[f], z)  # type: ignore[operator]
                                  for f, z, b in sorted(zs, key=lambda e: -e[1])
                                  if z >= (cfg.surge_z if newcomer else cfg.threshold))  # fmt: skip
@@ -413,6 +483,8 @@ class UeDetector:
                 st.cmean += a * d
                 st.cmad += a * (abs(d) - st.cmad)
             st.cn += 1
+        if period > 1:  # the first period's UEs were there before: not arrivals
+            self._learn_arrivals(st, arrivals)
         if rows and not surging and len(flagged) <= cfg.max_flagged * len(rows):
             for f in range(_NF):
                 vals = [v for x in learn_rows if (v := x[f]) is not None]
@@ -431,6 +503,25 @@ class UeDetector:
                     season.cnt += 1
         self._evict(st, period)
         return alerts
+
+    def _learn_arrivals(self, st: _CellState, arrivals: int) -> None:
+        """Fold a period's arrivals into the cell's law, surges too but winsorised at
+        ``ARRIVAL_WINSOR`` standard deviations: a recurring benign burst (a train
+        pulling in) widens the law until it is no surge, while a flood's few periods of
+        arrivals move it only that far."""
+        cfg = self.config
+        n = st.an
+        x = float(arrivals)
+        if n >= cfg.pop_warmup:
+            lam = st.amean if st.amean > cfg.arrival_floor else cfg.arrival_floor
+            top = st.amean + ARRIVAL_WINSOR * math.sqrt(st.avar if st.avar > lam else lam)
+            if x > top:
+                x = top
+        a = 1.0 / (n + 1.0) if n < cfg.pop_warmup else cfg.pop_alpha
+        d = x - st.amean
+        st.amean += a * d
+        st.avar = (1.0 - a) * (st.avar + a * d * d)
+        st.an = n + 1
 
     def _learn_ue(self, state: array[float], x: list[float | None]) -> None:
         cfg = self.config
