@@ -270,19 +270,24 @@ def twin_run(
     click.echo(f"twin: {sent} KPM indications sent; RIC: {result['ric']['submgr']}")
     for name, figures in result["xapps"].items():
         click.echo(f"twin: {name}: {figures}")
-    episodes = [g for g in result["ground_truth"] if g.get("event") == "start"]
-    click.echo(
-        f"twin: {len(episodes)} attack episode(s) in the ground truth "
-        f"({result['ground_truth_file']})"
-    )
     det = result["detection"]
+    # an episode per attacked cell, node (a rogue xApp) or cell's UEs (evaluate.episodes)
+    n_eps = (len(det["episodes"]) if det["evaluated"]
+             else sum(1 for g in result["ground_truth"] if g.get("event") == "start"))  # fmt: skip
+    click.echo(
+        f"twin: {n_eps} attack episode(s) in the ground truth ({result['ground_truth_file']})"
+    )
     if not det["evaluated"]:
         click.echo(f"twin: detection not evaluated: {det['reason']}")
     else:
         t0 = result["start_time"]
         for ep in det["episodes"]:
             where = ep["node"] + (f"/{ep['cell']}" if ep["cell"] is not None else "")
-            line = f"twin: {ep['label']} on {where} from +{ep['start'] - t0:.1f} s: "
+            line = f"twin: {ep['label']} on {where} from +{ep['start'] - t0:.1f} s"
+            armed = ep.get("armed")
+            if armed is not None and ep["start"] - armed >= 0.05:  # first move after switch-on
+                line += f" (switched on +{armed - t0:.1f} s)"
+            line += ": "
             if ep["detected"]:
                 line += (f"detected +{ep['delay_s']:.1f} s later ({ep['delay_periods']} "
                          f"reporting periods) as {ep['alert_class']}")  # fmt: skip

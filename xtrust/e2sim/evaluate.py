@@ -11,7 +11,10 @@ attacks). :func:`episodes` groups them into episodes:
   first spoofed setup, the first downgraded attach), not when the attacker
   was switched on: until then there is nothing in the network to detect
   (``armed`` keeps the switch-on time);
-* a rogue xApp: one per attacked E2 node.
+* a rogue xApp: one per attacked E2 node; where the ground truth has its
+  ``act`` event (the first control it sent, written by the twin), it starts
+  there, not when the app was launched: its start-up (registration, looking up
+  the E2 nodes) is no attack yet (``armed`` keeps the launch time).
 
 :func:`evaluate` matches alerts (the JSON alert format of
 :mod:`xtrust.xapps.anomaly.alerts`) to episodes: an alert *matches* an
@@ -46,7 +49,7 @@ class Episode:
     cell: int | None
     start: float
     end: float | None = None
-    armed: float | None = None  # UE-level attacks: when the attacker was switched on
+    armed: float | None = None  # UE-level attacks, rogue xApps: when it was switched on
     acted: bool = True  # UE-level attacks: whether it acted on a UE at all
 
     def key(self) -> tuple[str, str, int | None, float]:
@@ -70,6 +73,10 @@ def episodes(ground_truth: Iterable[Mapping[str, Any]]) -> list[Episode]:
                     ep.armed, ep.acted = t, ev.get("ue") is not None
             elif ue_level and ev.get("ue") is not None and not open_[k].acted:
                 open_[k].start, open_[k].acted = t, True
+        elif ev.get("event") == "act" and k in open_:
+            ep = open_[k]
+            if ep.armed is None:  # its first move: the onset
+                ep.armed, ep.start = ep.start, max(ep.start, t)
         elif ev.get("event") == "end" and k in open_:
             ep = open_[k]
             # the UEs of one cell end one by one: the episode lasts until the last

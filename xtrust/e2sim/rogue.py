@@ -64,6 +64,7 @@ class RogueXApp(XApp):
         release_share: float = 0.5,
         ue_id_range: tuple[int, int] = (1, 1 << 24),
         seed: int = 0,
+        on_first: Callable[[], object] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(config, **kwargs)
@@ -79,6 +80,9 @@ class RogueXApp(XApp):
         self.rng = random.Random(f"rogue:{seed}")
         self.results: Counter[str] = Counter()
         self.sent = 0
+        #: called once, as the first control goes out (the attack's onset, for the twin's
+        #: ground truth: the app's own start-up before it is no attack yet)
+        self.on_first = on_first
         self.done = asyncio.Event()
         self._burst_task: asyncio.Task[None] | None = None
 
@@ -148,6 +152,8 @@ class RogueXApp(XApp):
                 else:
                     coro = self.release_ue(meid, function, ue_id)
                 self.sent += 1
+                if self.sent == 1 and self.on_first is not None:
+                    self.on_first()
                 task = loop.create_task(self._one(coro))
                 pending.add(task)
                 task.add_done_callback(pending.discard)

@@ -74,7 +74,9 @@ episode start and end::
 its ``gnb_cu_ue_f1ap_id`` in MobiFlow) for a UE-level one: blind-DoS victims
 (from the spoofed setup until the victim is back) and downgraded connections
 of null-cipher (from the attach until the release or the attack's end).
-The same events are in :attr:`ScenarioEngine.events`.
+A rogue xApp's episode also has an ``act`` event per node when its first
+control goes out (:meth:`ScenarioEngine.acted`: the app's own start-up comes
+before). The same events are in :attr:`ScenarioEngine.events`.
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ from __future__ import annotations
 import json
 import math
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -429,6 +431,15 @@ class ScenarioEngine:
         self.events.append(rec)
         if self._out is not None:
             self._out.write(json.dumps(rec) + "\n")
+
+    def acted(self, t: float, label: str, nodes: Sequence[str]) -> None:
+        """An attack started elsewhere (a rogue xApp) made its first move at ``t``: an
+        ``act`` event per node, the onset its episode is timed from (``start`` stays
+        the moment it was switched on)."""
+        for node in nodes:
+            cells = self.nodes.get(node)
+            if cells:
+                self._event(t, node, cells[0], None, label, "act")
 
     def __enter__(self) -> ScenarioEngine:
         return self

@@ -175,6 +175,7 @@ async def run_twin(
                 nodes=order.nodes,
                 cells=order.cells,
                 seed=order.seed,
+                on_first=lambda: engine.acted(sim_now(), "rogue-xapp", order.nodes),
                 ues=lambda meid: [u for c in by_name[meid].cells for u in c.ues],
                 ric=ric.rmr_address,
                 sdl=sdl,
@@ -503,11 +504,14 @@ def _detection(cfg: TwinConfig, gt_path: Path, anomaly: Any, segmentation: Any,
         for row in result["episodes"]:
             if row["label"] != "rogue-xapp":
                 continue
+            # the first quarantine since the app was launched (the ground truth rounds
+            # to the millisecond: a move in the same step as the onset may stamp before it)
+            since = row.get("armed", row["start"])
             move = next((m for m in segmentation.moves if m["action"] == "quarantine"
-                         and m["time"] >= row["start"]), None)  # fmt: skip
+                         and m["time"] >= since), None)  # fmt: skip
             if move is not None:
                 row["quarantined_at"] = move["time"]
-                row["quarantine_delay_s"] = round(move["time"] - row["start"], 3)
+                row["quarantine_delay_s"] = round(max(0.0, move["time"] - row["start"]), 3)
     if rogues:
         result["rogue_controls"] = {
             k: sum(r.results.get(k, 0) for r in rogues)
