@@ -10,6 +10,7 @@ rate per 10,000 cell reports.
 
     .venv/bin/python bench/eval_twin.py [--seeds 3] [--speed 20] [--json out.json]
         [--mobiflow-model] [--scenarios a,b] [--benign-s 3600] [--benign-speed 100]
+        [--ue-kpm | --no-ue-kpm]
 """
 
 from __future__ import annotations
@@ -28,10 +29,11 @@ ATTACKS = ("jamming", "signalling-storm", "ue-flood", "fake-bs", "blind-dos", "n
 
 
 def run(scenario: str, seed: int, speed: float, duration: float | None, nodes: int,
-        cells: int, mobiflow_model: bool = False) -> dict[str, Any]:  # fmt: skip
+        cells: int, mobiflow_model: bool = False, ue_kpm: bool | None = None
+        ) -> dict[str, Any]:  # fmt: skip
     cfg = TwinConfig(scenario=scenario, xapps=("anomaly", "segmentation"), nodes=nodes,
                      cells_per_node=cells, speed=speed, seed=seed, duration=duration,
-                     mobiflow_model=mobiflow_model)  # fmt: skip
+                     mobiflow_model=mobiflow_model, ue_kpm=ue_kpm)  # fmt: skip
     report = asyncio.run(run_twin(cfg))
     return dict(report["detection"])
 
@@ -42,7 +44,12 @@ def main() -> int:
     ap.add_argument("--speed", type=float, default=20.0)
     ap.add_argument("--nodes", type=int, default=2)
     ap.add_argument("--cells", type=int, default=2, help="cells per node")
-    ap.add_argument("--benign-s", type=float, default=3600.0, help="simulated s per benign run")
+    ap.add_argument(
+        "--benign-s",
+        type=float,
+        default=3600.0,
+        help="simulated s per benign run (0: no benign runs)",
+    )
     ap.add_argument("--benign-speed", type=float, default=100.0)
     ap.add_argument("--scenarios", default=",".join(ATTACKS))
     ap.add_argument("--json", help="write every run's detection report here")
@@ -51,6 +58,12 @@ def main() -> int:
         action="store_true",
         help="the anomaly xApp also runs the MobiFlow sequence model, learnt from "
         "benign captures of the simulator before each run",
+    )
+    ap.add_argument(
+        "--ue-kpm",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the anomaly xApp's UE-level KPM path on or off (default: as its descriptor says)",
     )
     args = ap.parse_args()
 
@@ -62,15 +75,16 @@ def main() -> int:
           f"{'max delay':>9s} {'false alarms':>12s}")  # fmt: skip
     for scenario in [s for s in args.scenarios.split(",") if s]:
         for seed in range(args.seeds):
-            d = run(scenario, seed, args.speed, None, args.nodes, args.cells, args.mobiflow_model)
+            d = run(scenario, seed, args.speed, None, args.nodes, args.cells, args.mobiflow_model,
+                    args.ue_kpm)  # fmt: skip
             rows.append({"scenario": scenario, "seed": seed, **d})
             eps.extend(d["episodes"])
             print(f"{scenario:18s} {seed:4d} {d['episodes_total']:8d} {d['detected']:8d} "
                   f"{d['classified']:10d} {d['max_delay_periods']!s:>9s} "
                   f"{d['false_alarms']:12d}", flush=True)  # fmt: skip
-    for seed in range(args.seeds):
+    for seed in range(args.seeds if args.benign_s > 0 else 0):
         d = run("benign", seed, args.benign_speed, args.benign_s / args.benign_speed,
-                args.nodes, args.cells, args.mobiflow_model)  # fmt: skip
+                args.nodes, args.cells, args.mobiflow_model, args.ue_kpm)  # fmt: skip
         rows.append({"scenario": "benign", "seed": seed, **d})
         fa += d["false_alarms"]
         reports += d["cell_reports"]
