@@ -181,3 +181,25 @@ def test_a_model_hit_on_a_ue_a_rule_named_is_dropped() -> None:
     assert [h.attack_class for h in hits] == [UNKNOWN_ANOMALY]
     assert hits[0].evidence[0]["rnti"] == 300
     assert watch.accept(hits) == []  # the rule said it already
+
+
+def test_a_model_hit_names_its_ue_after_the_record_left_the_window() -> None:
+    """The model judges a snapshot seconds later; a storm may have pushed the record out
+    of the window meanwhile: the alert still names the cell and UE (from the evidence),
+    not cell 0 / -1, which matches no episode and tells an operator nothing."""
+    model = SequenceModel().fit(training())
+    watch = MobiflowWatch(window=40, model=model, model_every_s=1.0)
+    b = Builder()
+    b.attach(300, t=0, msgs=[*ATTACH, *IDENTITY])
+    feed(watch, b.records)
+    hits = model_hits(model, watch.model_due() or [])
+    assert [h.attack_class for h in hits] == [UNKNOWN_ANOMALY]
+    ev = hits[0].evidence[0]
+    rec = next(r for r in b.records if r.msg_id == ev["msg_id"])
+    for k in range(8):  # 80 records: the flagged context is gone from the window
+        b.attach(400 + k, t=6 + k)
+        feed(watch, b.records[-len(ATTACH) :])
+    assert watch.record(ev) is None
+    assert watch.entity(ev) == (rec.nr_cell_id, rec.gnb_cu_ue_f1ap_id or rec.rnti)
+    assert rec.nr_cell_id > 0
+    assert [h.attack_class for h in watch.accept(hits)] == [UNKNOWN_ANOMALY]

@@ -579,10 +579,7 @@ class AnomalyXApp(XApp):
         # the entity is the UE of the record that completed the pattern (for a blind
         # DoS: the new context presenting a stolen TMSI, not its victim); the alert is
         # timed by that record, its onset by the first evidence record
-        ev = hit.evidence[-1] if hit.evidence else {}
-        rec = self.mobiflow.record(ev)
-        cell = rec.nr_cell_id if rec else 0
-        ue = rec.gnb_cu_ue_f1ap_id if rec and rec.gnb_cu_ue_f1ap_id else int(ev.get("rnti", 0))
+        cell, ue = self.mobiflow.entity(hit.evidence[-1] if hit.evidence else {})
         stamps = [float(e["timestamp"]) for e in hit.evidence if e.get("timestamp") is not None]
         t = max(stamps) if stamps else time.time()
         record = AlertRecord(

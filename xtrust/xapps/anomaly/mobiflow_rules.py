@@ -91,9 +91,12 @@ class RuleHit:
 
 
 def evidence_of(rec: UeRecord, *fields: str) -> dict[str, Any]:
-    """The evidence item of a record: its id, time, RNTI, messages and ``fields``."""
-    item: dict[str, Any] = {"msg_id": rec.msg_id, "timestamp": rec.timestamp, "rnti": rec.rnti,
-                            "rrc_msg": rec.rrc_msg, "nas_msg": rec.nas_msg}  # fmt: skip
+    """The evidence item of a record: its id, time, cell, UE (F1AP id and RNTI), messages
+    and ``fields`` (self-contained: an alert names its cell and UE from it even when the
+    record has since left the xApp's window)."""
+    item: dict[str, Any] = {"msg_id": rec.msg_id, "timestamp": rec.timestamp,
+                            "nr_cell_id": rec.nr_cell_id, "ue": rec.gnb_cu_ue_f1ap_id,
+                            "rnti": rec.rnti, "rrc_msg": rec.rrc_msg, "nas_msg": rec.nas_msg}  # fmt: skip
     for name in fields:
         item[name] = getattr(rec, name)
     return item

@@ -130,10 +130,8 @@ class MobiflowWatch:
                 if newest - last < settle:
                     self.pending = True  # judge again when more records have come
                     continue
-            ev = hit.evidence[0] if hit.evidence else {}
-            rec = self.record(ev)
-            key = (hit.attack_class, rec.nr_cell_id if rec else -1,
-                   rec.gnb_cu_ue_f1ap_id if rec else int(ev.get("rnti", -1)))  # fmt: skip
+            cell, ue = self.entity(hit.evidence[0] if hit.evidence else {})
+            key = (hit.attack_class, cell, ue)
             if key in self.seen:
                 continue
             if hit.attack_class == UNKNOWN_ANOMALY and key[1:] in self._named:
@@ -143,6 +141,20 @@ class MobiflowWatch:
                 self._named.add(key[1:])
             out.append(hit)
         return out
+
+    def entity(self, ev: Mapping[str, Any]) -> tuple[int, int]:
+        """(cell, UE) of an evidence item: the UE's F1AP id, else its RNTI; from the
+        record if the window or memory still has it, else from the item itself (the
+        model's hits are judged seconds after their snapshot, and a storm can push a
+        5,000-record window through in that time)."""
+        rec = self.record(ev)
+        if rec is not None:
+            return rec.nr_cell_id, rec.gnb_cu_ue_f1ap_id or rec.rnti
+        cell, ue, rnti = ev.get("nr_cell_id"), ev.get("ue"), ev.get("rnti")
+        return (
+            cell if isinstance(cell, int) else -1,
+            ue if isinstance(ue, int) and ue else rnti if isinstance(rnti, int) else -1,
+        )
 
     def record(self, ev: Mapping[str, Any]) -> UeRecord | None:
         """The window's (or the memory's) record an evidence item names."""
