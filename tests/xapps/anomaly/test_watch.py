@@ -154,6 +154,9 @@ def test_the_xapp_learns_from_benign_captures_and_alerts_unknown_sequences(
     assert [a.attack_class for a in alerts] == ["unknown-sequence"]
     seq = next(a for a in alerts if a.attack_class == "unknown-sequence")
     assert seq.entity_id.endswith("/300") and "sequence model" in seq.evidence[0]
+    # raised once the stream had moved 5 s past the evidence, and timed so; the onset
+    # is the evidence's own time
+    assert seq.onset is not None and seq.onset < 1.0 and seq.time >= seq.onset + 5.0
 
 
 def test_the_xapp_cli_refuses_benign_captures_it_cannot_read(tmp_path: Path) -> None:

@@ -582,6 +582,10 @@ class AnomalyXApp(XApp):
         cell, ue = self.mobiflow.entity(hit.evidence[-1] if hit.evidence else {})
         stamps = [float(e["timestamp"]) for e in hit.evidence if e.get("timestamp") is not None]
         t = max(stamps) if stamps else time.time()
+        if hit.attack_class in MobiflowWatch.SETTLE_S:
+            # judged only once the stream moved settle_s past its evidence: raised then,
+            # not back-dated to the evidence (its onset says when that was)
+            t = max(t, self.mobiflow.newest)
         record = AlertRecord(
             "ue", f"{cell}/{ue}", RULE_CLASSES.get(hit.attack_class, hit.attack_class),
             1.0 + len(hit.evidence) / 10, t, source=self.name, node=self.cell_node.get(cell),

@@ -18,7 +18,9 @@ event loop.
 A rule that judges an absence ("identity disclosed, *never* authenticated")
 would fire on a procedure still under way, and so might the model, so
 its hits count only once the stream has moved ``settle_s`` seconds past their
-evidence (:attr:`MobiflowWatch.SETTLE_S`). Every hit is reported once per
+evidence (:attr:`MobiflowWatch.SETTLE_S`); the xApp's alert for such a hit is
+timed when it settled (the stream's newest record then), its ``onset`` by the
+evidence. Every hit is reported once per
 (class, cell, UE), and a model hit not at all for a UE a rule has named.
 """
 
