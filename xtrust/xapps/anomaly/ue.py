@@ -57,7 +57,9 @@ cell whose UE count already swings (a flood into a saturated cell: 14 -> 19 ->
 33 -> 49 UEs, 1.2, 3.3, 4.8 scales). The other sign comes at once: *arrivals*,
 UEs first reported in this period or the one before that carry traffic for the
 first time. Per cell, an EW mean and variance of arrivals per period (from the
-cell's second period on); a period whose arrivals have a tail probability of
+cell's second period on; a report that comes after lost ones is judged, and
+learnt, over the periods since the last: the time between reports over the
+usual one); a period whose arrivals have a tail probability of
 at most ``arrival_p`` under a quasi-Poisson law with that mean (at least
 ``arrival_floor``) and dispersion (variance / mean, at least 1) is an *arrival
 surge* (a flood of 20 UEs/s into a cell whose UEs arrive at 1-2 per second: 11
@@ -117,6 +119,8 @@ SCALE_FLOOR = (0.25, 0.25, 0.25, 2.0, 1.0)
 UE_FLOOD = "ue-flood"
 #: arrivals are learnt clipped at this many standard deviations above their mean
 ARRIVAL_WINSOR = 5.0
+#: the most reporting periods one report's arrivals are judged over (after lost reports)
+MAX_SPAN = 10
 # slots of a UE's state array: medians, MADs, values learnt per feature, then these
 _MED = 0
 _MAD = _NF
@@ -237,8 +241,8 @@ class _Season:
 
 
 class _CellState:
-    __slots__ = ("amean", "an", "avar", "cmad", "cmean", "cn", "mad", "med", "n", "period",
-                 "season", "surge_from", "ues")  # fmt: skip
+    __slots__ = ("amean", "an", "avar", "cmad", "cmean", "cn", "last_t", "mad", "med", "n",
+                 "period", "season", "step", "surge_from", "ues")  # fmt: skip
 
     def __init__(self, bins: int) -> None:
         self.cmean = 0.0  # EW mean of log(1 + UEs reported)
@@ -247,6 +251,8 @@ class _CellState:
         self.amean = 0.0  # EW mean and variance of arrivals with traffic per period
         self.avar = 0.0
         self.an = 0
+        self.last_t: float | None = None  # time of the last report
+        self.step = 0.0  # the usual time between reports (EW, from gaps near it)
         self.surge_from = 0  # period the current surge started (0: none)
         self.med = [0.0] * _NF
         self.mad = [0.0] * _NF
@@ -410,8 +416,10 @@ class UeDetector:
         surging = arriving = False
         if st.cn >= cfg.pop_warmup:
             surging = (lc - st.cmean) / _count_scale(st.cmean, st.cmad) >= cfg.surge
-        if st.an >= cfg.pop_warmup and arrivals > st.amean:
-            tail = arrival_tail(arrivals, st.amean, st.avar, cfg.arrival_floor)
+        span = self._span(st, t)  # periods since the last report (a report may be lost)
+        if st.an >= cfg.pop_warmup and arrivals > span * st.amean:
+            tail = arrival_tail(arrivals, span * st.amean, span * st.avar,
+                                span * cfg.arrival_floor)  # fmt: skip
             arriving = tail <= cfg.arrival_p
             surging = surging or arriving
         if surging and not st.surge_from:
@@ -484,7 +492,7 @@ class UeDetector:
                 st.cmad += a * (abs(d) - st.cmad)
             st.cn += 1
         if period > 1:  # the first period's UEs were there before: not arrivals
-            self._learn_arrivals(st, arrivals)
+            self._learn_arrivals(st, arrivals / span)
         if rows and not surging and len(flagged) <= cfg.max_flagged * len(rows):
             for f in range(_NF):
                 vals = [v for x in learn_rows if (v := x[f]) is not None]
@@ -504,7 +512,24 @@ class UeDetector:
         self._evict(st, period)
         return alerts
 
-    def _learn_arrivals(self, st: _CellState, arrivals: int) -> None:
+    @staticmethod
+    def _span(st: _CellState, t: float) -> int:
+        """Reporting periods since the cell's last report (1 as a rule; more after lost or
+        late reports, whose arrivals this report then carries), at most
+        :data:`MAX_SPAN`."""
+        last, st.last_t = st.last_t, t
+        if last is None or not t > last:
+            return 1
+        gap = t - last
+        if st.step <= 0.0:
+            st.step = gap
+            return 1
+        r = gap / st.step
+        if 0.5 <= r <= 1.5:  # an ordinary gap: follow the period slowly (clock drift)
+            st.step += 0.05 * (gap - st.step)
+        return min(MAX_SPAN, max(1, round(r)))
+
+    def _learn_arrivals(self, st: _CellState, arrivals: float) -> None:
         """Fold a period's arrivals into the cell's law, surges too but winsorised at
         ``ARRIVAL_WINSOR`` standard deviations: a recurring benign burst (a train
         pulling in) widens the law until it is no surge, while a flood's few periods of
