@@ -15,7 +15,12 @@ from xtrust.errors import ConfigError
 from xtrust.xapps.anomaly.alerts import AlertRecord
 from xtrust.xapps.anomaly.app import DESCRIPTOR, AnomalyXApp, mobiflow_config
 from xtrust.xapps.anomaly.detector import UNKNOWN_ANOMALY
-from xtrust.xapps.anomaly.mobiflow_rules import BLIND_DOS_TMSI, IDENTITY_EXTRACTION, run_rules
+from xtrust.xapps.anomaly.mobiflow_rules import (
+    BLIND_DOS_TMSI,
+    IDENTITY_EXTRACTION,
+    RuleHit,
+    run_rules,
+)
 from xtrust.xapps.anomaly.sequence import SequenceModel
 from xtrust.xapps.anomaly.watch import MobiflowWatch, model_hits
 
@@ -206,3 +211,17 @@ def test_a_model_hit_names_its_ue_after_the_record_left_the_window() -> None:
     assert watch.entity(ev) == (rec.nr_cell_id, rec.gnb_cu_ue_f1ap_id or rec.rnti)
     assert rec.nr_cell_id > 0
     assert [h.attack_class for h in watch.accept(hits)] == [UNKNOWN_ANOMALY]
+
+
+def test_hits_without_a_ue_id_are_one_finding_per_cell() -> None:
+    """A fake base station's setups never complete: no F1AP UE id, a new RNTI each. Its
+    hits are one finding per cell, not one alert per RNTI."""
+
+    def hit(cell: int, rnti: int) -> RuleHit:
+        ev = {"msg_id": 10_000 + rnti, "timestamp": 1.0, "nr_cell_id": cell, "ue": 0,
+              "rnti": rnti}  # fmt: skip
+        return RuleHit("fake_bs", "setups never completed", (ev,))
+
+    watch = MobiflowWatch()
+    got = watch.accept([hit(7, 101), hit(7, 202), hit(8, 303)])
+    assert [watch.entity(h.evidence[0]) for h in got] == [(7, 101), (8, 303)]

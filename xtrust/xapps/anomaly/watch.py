@@ -132,8 +132,10 @@ class MobiflowWatch:
                 if newest - last < settle:
                     self.pending = True  # judge again when more records have come
                     continue
-            cell, ue = self.entity(hit.evidence[0] if hit.evidence else {})
-            key = (hit.attack_class, cell, ue)
+            cell, f1ap, _ = self.ue_ids(hit.evidence[0] if hit.evidence else {})
+            # by the UE's F1AP id: contexts without one (a fake base station's setups
+            # that never complete, from ever new RNTIs) are one finding per cell
+            key = (hit.attack_class, cell, f1ap)
             if key in self.seen:
                 continue
             if hit.attack_class == UNKNOWN_ANOMALY and key[1:] in self._named:
@@ -144,19 +146,26 @@ class MobiflowWatch:
             out.append(hit)
         return out
 
-    def entity(self, ev: Mapping[str, Any]) -> tuple[int, int]:
-        """(cell, UE) of an evidence item: the UE's F1AP id, else its RNTI; from the
+    def ue_ids(self, ev: Mapping[str, Any]) -> tuple[int, int, int]:
+        """(cell, F1AP UE id, RNTI) of an evidence item (-1 where unknown): from the
         record if the window or memory still has it, else from the item itself (the
         model's hits are judged seconds after their snapshot, and a storm can push a
         5,000-record window through in that time)."""
         rec = self.record(ev)
         if rec is not None:
-            return rec.nr_cell_id, rec.gnb_cu_ue_f1ap_id or rec.rnti
-        cell, ue, rnti = ev.get("nr_cell_id"), ev.get("ue"), ev.get("rnti")
-        return (
-            cell if isinstance(cell, int) else -1,
-            ue if isinstance(ue, int) and ue else rnti if isinstance(rnti, int) else -1,
-        )
+            return rec.nr_cell_id, rec.gnb_cu_ue_f1ap_id, rec.rnti
+
+        def num(name: str) -> int:
+            v = ev.get(name)
+            return v if isinstance(v, int) else -1
+
+        rnti = num("rnti")
+        return num("nr_cell_id"), num("ue") if "ue" in ev else rnti, rnti
+
+    def entity(self, ev: Mapping[str, Any]) -> tuple[int, int]:
+        """(cell, UE) an alert names: the UE's F1AP id, else its RNTI."""
+        cell, f1ap, rnti = self.ue_ids(ev)
+        return cell, f1ap if f1ap > 0 else rnti
 
     def record(self, ev: Mapping[str, Any]) -> UeRecord | None:
         """The window's (or the memory's) record an evidence item names."""
