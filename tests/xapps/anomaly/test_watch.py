@@ -152,6 +152,10 @@ def test_the_xapp_learns_from_benign_captures_and_alerts_unknown_sequences(
             app.on_mobiflow([r.to_line() for r in b.records[-len(ATTACH) :]])
             if app._model_task is not None:
                 await app._model_task
+        # scored in a process of its own (the event loop keeps the GIL), closed at stop
+        assert app._model_worker is not None and not app._model_in_thread
+        await app.on_stop()
+        assert app._model_worker is None
         return list(app.alerts)
 
     alerts = asyncio.run(main())

@@ -47,6 +47,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -77,7 +78,7 @@ from .mobiflow_rules import RuleHit
 from .multivariate import BatchDetector, MvConfig
 from .sequence import SequenceModel
 from .ue import UE_MEASUREMENTS, UeAlert, UeConfig, UeDetector
-from .watch import MobiflowWatch, model_hits
+from .watch import MobiflowWatch, ModelWorker, model_hits
 
 __all__ = ["DESCRIPTOR", "AnomalyXApp", "ControlWatch", "MobiflowWatch", "ue_config"]
 
@@ -268,6 +269,8 @@ class AnomalyXApp(XApp):
         self.gate = EpisodeGate(float(ctl.get("realert_s", 30.0)))
         self.mobiflow, self._benign, self._margin = mobiflow_config(ctl.get("mobiflow"))
         self._model_task: asyncio.Task[None] | None = None
+        self._model_worker: ModelWorker | None = None
+        self._model_in_thread = False  # no worker process could be had
         self.cells: dict[str, list[int]] = {k: list(v) for k, v in (cells or {}).items()}
         for node, ids in (ctl.get("cells") or {}).items():
             self.cells.setdefault(str(node), [int(c) for c in ids])
@@ -323,6 +326,13 @@ class AnomalyXApp(XApp):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        if self._model_task is not None and not self._model_task.done():
+            self._model_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._model_task
+        if self._model_worker is not None:
+            self._model_worker.close()
+            self._model_worker = None
         if self.mv is not None:
             self._flush_batches()
         await close_sinks(self.sinks)
@@ -570,7 +580,27 @@ class AnomalyXApp(XApp):
         model = self.mobiflow.model
         if model is None:
             return
-        hits = await asyncio.to_thread(model_hits, model, snapshot)
+        hits: list[RuleHit] | None = None
+        if self._model_worker is not None and self._model_worker.model is not model:
+            self._model_worker.close()
+            self._model_worker = None
+        if self._model_worker is None and not self._model_in_thread:
+            try:
+                self._model_worker = ModelWorker(model)
+            except (OSError, ValueError) as exc:  # no processes here: score in a thread
+                self.log.warning("sequence model: no worker process (%s): scoring in a "
+                                 "thread", exc)  # fmt: skip
+                self._model_in_thread = True
+        if self._model_worker is not None:
+            try:
+                hits = await self._model_worker.hits(snapshot)
+            except (OSError, BrokenProcessPool) as exc:
+                self.log.warning("sequence model worker failed (%s): scoring in a thread", exc)
+                self._model_worker.close()
+                self._model_worker = None
+                self._model_in_thread = True
+        if hits is None:
+            hits = await asyncio.to_thread(model_hits, model, snapshot)
         self.count("model_scans")
         for hit in self.mobiflow.accept(hits):
             self._emit_mobiflow(hit)

@@ -11,9 +11,9 @@ scored by the model every ``model_every_s`` seconds of stream time (and a
 quarter of a window of new records); a score
 at or above its threshold is a hit of class ``unknown_anomaly`` on the UE of
 the most surprising record. Scoring a 5,000-record window takes about 0.3 s,
-so the xApp runs it in a worker thread on a snapshot (:meth:`model_due`,
-:func:`model_hits`, :meth:`accept`); the window itself is touched only by the
-event loop.
+so the xApp runs it in a worker process on a snapshot (:class:`ModelWorker`,
+:meth:`model_due`, :func:`model_hits`, :meth:`accept`); the window itself is
+touched only by the event loop.
 
 A rule that judges an absence ("identity disclosed, *never* authenticated")
 would fire on a procedure still under way, and so might the model, so
@@ -36,7 +36,7 @@ from .detector import UNKNOWN_ANOMALY
 from .mobiflow_rules import RuleHit, TmsiMemory, evidence_of, run_rules
 from .sequence import SequenceModel
 
-__all__ = ["MobiflowWatch", "model_hits"]
+__all__ = ["MobiflowWatch", "ModelWorker", "model_hits"]
 
 
 def model_hits(model: SequenceModel, records: Sequence[UeRecord]) -> list[RuleHit]:
@@ -59,6 +59,50 @@ def model_hits(model: SequenceModel, records: Sequence[UeRecord]) -> list[RuleHi
         f"{sc.ratio:.2f} x its benign threshold; channels over: {channels})",
         evidence,
     )]  # fmt: skip
+
+
+_WORKER_MODEL: SequenceModel | None = None
+
+
+def _init_worker(model: SequenceModel) -> None:
+    global _WORKER_MODEL
+    _WORKER_MODEL = model
+
+
+def _worker_hits(records: Sequence[UeRecord]) -> list[RuleHit]:
+    if _WORKER_MODEL is None:  # pragma: no cover - the initializer always ran
+        raise RuntimeError("model worker without a model")
+    return model_hits(_WORKER_MODEL, records)
+
+
+class ModelWorker:
+    """The sequence model in a process of its own (spawned, holding the model).
+
+    Scoring a 5,000-record window is pure-Python work of a few tenths of a second;
+    in a thread of the xApp it holds the GIL that long, and the event loop (KPM
+    reports, RIC control reports) waits: in the twin at 20x a rogue xApp was seen
+    6 periods late. A separate process costs a pickled snapshot per scan (about
+    15 ms for 5,000 records) and the worker's memory.
+    """
+
+    def __init__(self, model: SequenceModel) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.model = model
+        self._pool = ProcessPoolExecutor(
+            max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker, initargs=(model,),
+        )  # fmt: skip
+
+    async def hits(self, records: Sequence[UeRecord]) -> list[RuleHit]:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, _worker_hits, list(records))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 class MobiflowWatch:
