@@ -42,7 +42,7 @@ __all__ = ["MobiflowWatch", "ModelWorker", "model_hits"]
 def model_hits(model: SequenceModel, records: Sequence[UeRecord]) -> list[RuleHit]:
     """The sequence model's verdict on ``records`` as hits (none below its threshold).
 
-    Pure: safe to run in a worker thread on a snapshot of the window.
+    Pure: safe to run in a worker (process or thread) on a snapshot of the window.
     """
     if not records:
         return []
