@@ -405,12 +405,17 @@ class UeDetector:
         with_traffic = 0
         arrivals = 0  # UEs of this period or the last that carry traffic for the first time
         ues_state = st.ues
+        states: list[array[float]] = []  # each row's UE state (new UEs get one here)
         for ue, x in rows:
+            state = ues_state.get(ue)
+            if state is None:
+                state = ues_state[ue] = array("d", [0.0] * UE_SLOTS)
+                state[_FIRST] = period
+            states.append(state)
             if x[THP_DL] is None and x[THP_UL] is None:
                 continue
             with_traffic += 1
-            state = ues_state.get(ue)
-            if state is None or (state[_TRAF] == 0.0 and state[_FIRST] >= period - 1):
+            if state[_TRAF] == 0.0 and state[_FIRST] >= period - 1:
                 arrivals += 1
         lc = math.log1p(with_traffic)
         surging = arriving = False
@@ -429,15 +434,11 @@ class UeDetector:
         alerts: list[UeAlert] = []
         flagged: set[Hashable] = set()
         learn_rows: list[list[float | None]] = []
-        for ue, x in rows:
+        for (ue, x), state in zip(rows, states, strict=True):
             for f in range(_NF):
                 xf = x[f]
                 if xf is not None:
                     x[f] = xf - off[f]
-            state = st.ues.get(ue)
-            if state is None:
-                state = st.ues[ue] = array("d", [0.0] * UE_SLOTS)
-                state[_FIRST] = period
             state[_LAST] = period
             if x[THP_DL] is not None or x[THP_UL] is not None:
                 state[_TRAF] = 1.0

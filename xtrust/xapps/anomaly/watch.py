@@ -26,8 +26,11 @@ evidence. Every hit is reported once per
 
 from __future__ import annotations
 
+import asyncio
+import multiprocessing
 from collections import deque
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any, ClassVar
 
 from xtrust.e2sim.mobiflow import UeRecord
@@ -86,9 +89,6 @@ class ModelWorker:
     """
 
     def __init__(self, model: SequenceModel) -> None:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
         self.model = model
         self._pool = ProcessPoolExecutor(
             max_workers=1, mp_context=multiprocessing.get_context("spawn"),
@@ -96,8 +96,6 @@ class ModelWorker:
         )  # fmt: skip
 
     async def hits(self, records: Sequence[UeRecord]) -> list[RuleHit]:
-        import asyncio
-
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, _worker_hits, list(records))
 
